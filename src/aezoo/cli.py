@@ -1,0 +1,66 @@
+"""The ``zoo`` command line. ``zoo --help``, ``zoo list`` and ``zoo plugins`` never import torch."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from aezoo import __version__
+from aezoo.errors import AezooError
+
+
+class ZooGroup(click.Group):
+    """Turns aezoo's user-facing errors into a one-line message and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AezooError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zoo")
+def main() -> None:
+    """aezoo: a plugin-style model zoo of autoencoders."""
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.argument("pattern", required=False)
+def list_cmd(as_json: bool, pattern: str | None) -> None:
+    """List the registered models (optionally matching a wildcard PATTERN such as '*vae')."""
+    from aezoo.api import list_models, model_spec
+
+    rows = [model_spec(n) for n in list_models(pattern)]
+    if as_json:
+        click.echo(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary, "plugin": s.plugin}
+                               for s in rows], indent=2))
+        return
+    widths = [max([len(h)] + [len(getattr(s, f)) for s in rows]) for h, f in
+              (("NAME", "name"), ("FAMILY", "family"), ("PLUGIN", "plugin"))]
+    click.echo(f"{'NAME':<{widths[0]}}  {'FAMILY':<{widths[1]}}  {'PLUGIN':<{widths[2]}}  SUMMARY")
+    for s in rows:
+        click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}")
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def plugins_cmd(as_json: bool) -> None:
+    """List the loaded plugins, their package and version, and what they registered or why they failed."""
+    from aezoo.plugins.manager import catalog
+
+    infos = list(catalog().plugins.values())
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
+        return
+    for i in infos:
+        status = "ok" if i.ok else "FAILED" if not (i.models or i.datasets) else "partly failed"
+        pkg = f"{i.package} {i.version}".strip()
+        click.echo(f"{i.name} ({pkg or 'in-process'}): {status}")
+        if i.models:
+            click.echo(f"  models: {', '.join(i.models)}")
+        if i.datasets:
+            click.echo(f"  datasets: {', '.join(i.datasets)}")
+        for e in i.errors:
+            click.echo(f"  error: {e}")

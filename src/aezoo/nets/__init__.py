@@ -1,0 +1,1 @@
+"""Reusable encoder and decoder networks for the built-in models."""

@@ -1,0 +1,1 @@
+"""aezoo's plugin system: pluggy hooks (``hookspecs``), the loader (``manager``) and the built-in plugin."""

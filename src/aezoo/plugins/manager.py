@@ -1,0 +1,205 @@
+"""Loads plugins from the ``aezoo`` entry-point group, one by one, and collects what they register.
+
+A plugin that fails to import, raises in a hook, targets another plugin API or registers a name that is
+already taken is recorded with its reason; it never stops the others from loading.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Callable
+
+import pluggy
+
+from aezoo.errors import PluginError, UnknownDatasetError, UnknownModelError
+from aezoo.plugins import hookspecs
+from aezoo.plugins.specs import FAMILIES, DatasetSpec, ModelSpec, check_name
+
+ENTRY_POINT_GROUP = "aezoo"
+BUILTIN = "builtin"
+
+
+@dataclass
+class PluginInfo:
+    """What ``zoo plugins`` shows of one plugin."""
+
+    name: str
+    package: str = ""
+    version: str = ""
+    models: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "package": self.package, "version": self.version, "ok": self.ok,
+                "models": self.models, "datasets": self.datasets, "errors": self.errors}
+
+
+@dataclass
+class Catalog:
+    """Everything the loaded plugins registered."""
+
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    datasets: dict[str, DatasetSpec] = field(default_factory=dict)
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+
+    def model(self, name: str) -> ModelSpec:
+        if name not in self.models:
+            raise UnknownModelError(name, list(self.models))
+        return self.models[name]
+
+    def dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            raise UnknownDatasetError(name, list(self.datasets))
+        return self.datasets[name]
+
+
+_manager: pluggy.PluginManager | None = None
+_catalog: Catalog | None = None
+_extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aezoo.testing
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _check_api(plugin: object, name: str) -> None:
+    wanted = getattr(plugin, "AEZOO_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
+    if wanted != hookspecs.PLUGIN_API_VERSION:
+        raise PluginError(
+            f"plugin {name!r} targets aezoo plugin API {wanted}, this aezoo provides "
+            f"{hookspecs.PLUGIN_API_VERSION}; upgrade the plugin or aezoo so they match"
+        )
+
+
+def _allowed(name: str) -> bool:
+    """``AEZOO_LOAD_PLUGINS=a,b`` loads only those plugins (``builtin`` is always loaded)."""
+    only = os.environ.get("AEZOO_LOAD_PLUGINS")
+    return only is None or name == BUILTIN or name in {p.strip() for p in only.split(",")}
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name != BUILTIN, ep.name))
+    seen: set[str] = set()
+    unique = []
+    for ep in eps:  # one installed package can be seen twice on sys.path (e.g. editable + site-packages)
+        key = ep.name + "=" + ep.value
+        if key not in seen:
+            seen.add(key)
+            unique.append(ep)
+    return unique
+
+
+def _registrar(catalog: Catalog, info: PluginInfo, staged: list, kind: str) -> Callable[..., None]:
+    def register(name: str, target: Any, summary: str, **options: Any) -> None:
+        check_name(kind, name)
+        if not callable(target) and not (isinstance(target, str) and ":" in target):
+            raise PluginError(f"{kind} {name!r}: factory must be a callable or 'package.module:function'")
+        if not isinstance(summary, str) or not summary.strip():
+            raise PluginError(f"{kind} {name!r}: give a one-line summary")
+        if kind == "model":
+            if options.get("family", "ae") not in FAMILIES:
+                raise PluginError(f"model {name!r}: family must be one of {', '.join(FAMILIES)}")
+            spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name,
+                                  family=options.get("family", "ae"), defaults=dict(options.get("defaults") or {}))
+        else:
+            spec = DatasetSpec(name, target, summary.strip(), takes_path=bool(options.get("takes_path", False)),
+                               plugin=info.name)
+        staged.append(spec)
+
+    return register
+
+
+def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> None:
+    """Run one plugin's hookimpls; keep its registrations only if they finished without raising."""
+    impls = [i for i in getattr(plugin_manager().hook, hook_name).get_hookimpls() if i.plugin_name == info.name]
+    staged: list = []
+    try:
+        for impl in impls:
+            kwargs = {"register": _registrar(catalog, info, staged, kind)}
+            impl.function(*[kwargs[a] for a in impl.argnames])
+    except Exception as exc:  # a broken plugin must not break the others
+        info.errors.append(f"{hook_name} failed: {_error_text(exc)}")
+        if os.environ.get("AEZOO_TRACE_PLUGINS"):
+            traceback.print_exc()
+        return
+    table = catalog.models if kind == "model" else catalog.datasets
+    for spec in staged:
+        if spec.name in table:
+            owner = table[spec.name].plugin
+            info.errors.append(
+                f"{kind} {spec.name!r} is already registered by plugin {owner!r}; this plugin's {spec.name!r} is ignored"
+            )
+            continue
+        table[spec.name] = spec
+        (info.models if kind == "model" else info.datasets).append(spec.name)
+
+
+def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, version: str) -> None:
+    info = catalog.plugins.setdefault(name, PluginInfo(name, package, version))
+    pm = plugin_manager()
+    try:
+        plugin = load()
+        _check_api(plugin, name)
+        if pm.get_plugin(name) is None:
+            pm.register(plugin, name=name)
+    except Exception as exc:
+        info.errors.append(f"could not load: {_error_text(exc)}")
+        return
+    for caller in pm.get_hookcallers(pm.get_plugin(name)) or []:
+        if not caller.has_spec():  # a misspelled hook would otherwise be silently ignored
+            info.errors.append(f"unknown hook {caller.name!r}; aezoo's hooks are register_models, register_datasets")
+    _collect(catalog, info, "register_models", "model")
+    _collect(catalog, info, "register_datasets", "dataset")
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The one pluggy manager, with aezoo's hook specifications."""
+    global _manager
+    if _manager is None:
+        _manager = pluggy.PluginManager(hookspecs.PROJECT)
+        _manager.add_hookspecs(hookspecs)
+    return _manager
+
+
+def catalog() -> Catalog:
+    """Load the plugins once and return what they registered."""
+    global _catalog
+    if _catalog is None:
+        built = Catalog()
+        for ep in _entry_points():
+            if not _allowed(ep.name):
+                continue
+            dist = ep.dist
+            _add(built, ep.name, ep.load, dist.name if dist else "", dist.version if dist else "")
+        for name, plugin in _extra.items():
+            _add(built, name, lambda plugin=plugin: plugin, getattr(plugin, "__name__", type(plugin).__name__), "")
+        _catalog = built
+    return _catalog
+
+
+def add_plugin(plugin: object | ModuleType, name: str) -> None:
+    """Register an in-process plugin (an object or module with hookimpls) and reload the catalog."""
+    _extra[name] = plugin
+    reset()
+
+
+def remove_plugin(name: str) -> None:
+    _extra.pop(name, None)
+    pm = plugin_manager()
+    if pm.get_plugin(name) is not None:
+        pm.unregister(name=name)
+    reset()
+
+
+def reset() -> None:
+    """Forget the loaded catalog; the next lookup loads plugins again."""
+    global _catalog
+    _catalog = None
