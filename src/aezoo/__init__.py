@@ -18,6 +18,7 @@ _LAZY = {
     "load_dataset": "aezoo.api",
     "load": "aezoo.api",
     "Registry": "aezoo.registry",
+    "train": "aezoo.training",
 }
 _SUBMODULES = ("generate", "evaluate", "figures", "testing", "errors")
 

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from aezoo.errors import DatasetError
 from aezoo.plugins.manager import catalog
-from aezoo.plugins.specs import ModelSpec
+from aezoo.plugins.specs import DatasetSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from aezoo.data.splits import Splits
 
 
 def list_models(pattern: str | None = None) -> list[str]:
@@ -24,3 +30,60 @@ def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **h
     if len(tuple(input_shape)) != 3:
         raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)!r}")
     return model_spec(name).build(tuple(input_shape), **hyperparameters)
+
+
+def list_datasets(pattern: str | None = None) -> list[str]:
+    """Names of the registered data sources, sorted; ``pattern`` filters with shell wildcards."""
+    names = sorted(catalog().datasets)
+    return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The registration of data source ``name``; raises UnknownDatasetError listing the valid names."""
+    return catalog().dataset(name)
+
+
+def parse_dataset_ref(ref: str) -> tuple[DatasetSpec, str | None]:
+    """``'NAME'`` or ``'NAME:PATH'`` -> (spec, absolute path or None), checking the path matches the source."""
+    name, sep, path = str(ref).strip().partition(":")
+    spec = dataset_spec(name.strip().lower())
+    if spec.takes_path and not path.strip():
+        raise DatasetError(f"dataset {spec.name!r} reads your files: give a path, e.g. '{spec.name}:PATH'")
+    if not spec.takes_path and sep:
+        with_path = ", ".join(n for n, s in sorted(catalog().datasets.items()) if s.takes_path) or "none"
+        raise DatasetError(f"dataset {spec.name!r} takes no path (got {ref!r}): use plain '{spec.name}', "
+                           f"or one of the sources that read your files: {with_path} (e.g. 'npz:PATH')")
+    return spec, os.path.abspath(Path(path.strip()).expanduser()) if spec.takes_path else None
+
+
+def load_dataset(ref: str, data_dir: str | os.PathLike | None = None, download: bool = False) -> "Splits":
+    """Load ``ref`` (``'digits'``, ``'mnist'``, ``'npz:PATH'``, ``'folder:PATH'``, ...) as train/val/test Splits.
+
+    ``data_dir`` holds local dataset files; ``download=True`` lets torchvision fetch missing ones.
+    """
+    from aezoo.data.sources import check_raw
+    from aezoo.data.splits import Splits, make_splits
+
+    spec, path = parse_dataset_ref(ref)
+    name = f"{spec.name}:{path}" if path is not None else spec.name
+    root = Path(data_dir).expanduser() if data_dir is not None else None
+    loaded = spec.load(path=path, data_dir=root, download=bool(download))
+    if isinstance(loaded, Splits):  # a plugin may split its data itself
+        return loaded
+    return make_splits(name, check_raw(name, loaded))
+
+
+def load(ref: str, device: str = "cpu", home: str | None = None):
+    """A trained model from the registry (``'conv-vae'``, ``'conv-vae:3'``, ``'conv-vae:best'``, a run id),
+    in eval mode on ``device``. The weights' sha256 and shapes are verified first."""
+    from aezoo.registry import Registry
+    from aezoo.registry.files import verify_state
+
+    registry = Registry(home)
+    record = registry.get(ref)
+    state = registry.load_state(record)
+    model = create_model(record.model, input_shape=tuple(record.input_shape), **record.hyperparameters)
+    verify_state(record.weights_path, state, model.state_dict())
+    model.load_state_dict(state)
+    model.run = record  # where it came from: id, config, metrics
+    return model.to(device).eval()

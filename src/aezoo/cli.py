@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -15,7 +16,9 @@ class ZooGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except AezooError as exc:
+        except (AezooError, ValueError) as exc:  # user mistakes: bad names, values, files
+            if os.environ.get("AEZOO_DEBUG"):
+                raise
             raise click.ClickException(str(exc)) from exc
 
 
@@ -64,3 +67,14 @@ def plugins_cmd(as_json: bool) -> None:
             click.echo(f"  datasets: {', '.join(i.datasets)}")
         for e in i.errors:
             click.echo(f"  error: {e}")
+
+
+def _add_commands() -> None:
+    from aezoo.commands.runs import runs_cmd
+    from aezoo.commands.train import train_cmd
+
+    for command in (train_cmd, runs_cmd):
+        main.add_command(command)
+
+
+_add_commands()

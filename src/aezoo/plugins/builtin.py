@@ -7,8 +7,27 @@ from aezoo.plugins.hookspecs import hookimpl
 
 MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae)
 
+# (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
+DATASETS = (
+    ("digits", "aezoo.data.sources:load_digits", "scikit-learn's 8x8 handwritten digits, 1797 images, no download", False),
+    ("mnist", "aezoo.data.torchvision_sources:load_mnist", "MNIST handwritten digits, 28x28 grey (torchvision)", False),
+    ("fashion-mnist", "aezoo.data.torchvision_sources:load_fashion_mnist",
+     "Fashion-MNIST clothing, 28x28 grey (torchvision or Debian's dataset-fashion-mnist)", False),
+    ("kmnist", "aezoo.data.torchvision_sources:load_kmnist", "Kuzushiji-MNIST cursive Japanese, 28x28 grey (torchvision)",
+     False),
+    ("cifar10", "aezoo.data.torchvision_sources:load_cifar10", "CIFAR-10 objects, 32x32 RGB (torchvision)", False),
+    ("npz", "aezoo.data.files:load_npz", "Your arrays: npz:PATH with x (and optional y, x_test, y_test)", True),
+    ("folder", "aezoo.data.files:load_folder", "Your images: folder:PATH, one subfolder per class optional", True),
+)
+
 
 @hookimpl
 def register_models(register):
     for m in MODELS:
         register(m.NAME, m.build, m.SUMMARY, family=m.FAMILY)
+
+
+@hookimpl
+def register_datasets(register):
+    for name, loader, summary, takes_path in DATASETS:
+        register(name, loader, summary, takes_path=takes_path)

@@ -78,7 +78,7 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered data source: ``loader(path, data_dir, download, seed) -> aezoo.data.Splits``."""
+    """A registered data source: ``loader(path, data_dir, download) -> aezoo.data.RawData``."""
 
     name: str
     loader: str | Callable[..., Any]

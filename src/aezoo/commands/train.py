@@ -1,0 +1,98 @@
+"""``zoo train``: train a model on a dataset and save the run into the registry."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aezoo.commands.values import parse_sets
+
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "precision", "patience")
+FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
+
+
+def _read_config(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--config") from None
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise click.BadParameter(f"{path}: unknown keys {', '.join(unknown)}; valid: {', '.join(FILE_KEYS)}",
+                                 param_hint="--config")
+    return data
+
+
+@click.command("train")
+@click.argument("model", required=False)
+@click.option("--dataset", default="digits", show_default=True,
+              help="digits, mnist, fashion-mnist, kmnist, cifar10, npz:PATH, folder:PATH or a plugin's dataset.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
+@click.option("--download", is_flag=True, help="Let torchvision download the dataset (needs network).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Passes over the training data [default: 10, or ~2000 steps' worth on small data like digits].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Learning rate.")
+@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Same seed, data and device give bit-identical weights.")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, mps.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop early after this many epochs without a better validation loss.")
+@click.option("--latent-dim", type=click.IntRange(min=1), default=None, help="Size of the latent code.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any model hyperparameter; repeatable.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
+              help="TOML file with any of these options (command-line flags win).")
+@click.option("--name", help="A name for the run (letters, digits, - _ .).")
+@click.option("--resume", metavar="CHECKPOINT", help="Continue an interrupted run exactly where it stopped.")
+@click.option("--home", type=click.Path(file_okay=False), help="Registry folder (default: $AEZOO_HOME).")
+@click.pass_context
+def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], config_file: str | None,
+              resume: str | None, home: str | None, **options: Any) -> None:
+    """Train MODEL (see `zoo list`) and save it into the registry.
+
+    \b
+    Examples:
+      zoo train conv-vae
+      zoo train vae --dataset fashion-mnist --epochs 5 --set hidden=256,128
+      zoo train --resume conv-vae-20261125-101500-ab12
+    """
+    from aezoo.api import model_spec
+    from aezoo.core.trainer import TrainConfig
+    from aezoo.progress import ConsoleProgress
+    from aezoo.registry import Registry
+    from aezoo.training import train
+
+    registry = Registry(home)
+    progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
+    if resume:
+        record = train("", resume=resume, registry=registry, progress=progress).run
+        click.echo(f"saved run {record.id} to {record.path}")
+        return
+    file_values = _read_config(config_file)
+    for key, value in file_values.items():  # file values apply where the flag was not given
+        if key in options and ctx.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
+            options[key] = value
+    model = model or file_values.get("model")
+    if not model:
+        raise click.UsageError("give a MODEL to train (see `zoo list`) or --resume CHECKPOINT")
+    spec = model_spec(model)
+    defaults = spec.hyperparameters()
+    hyperparameters = dict(file_values.get("hyperparameters", {}))
+    hyperparameters.update(parse_sets(sets, defaults, model))
+    if options["latent_dim"] is not None:
+        hyperparameters["latent_dim"] = options["latent_dim"]
+    spec.check(hyperparameters)
+    config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
+    click.echo(f"training {model} on {options['dataset']}", err=True)
+    record = train(model, dataset=options["dataset"], data_dir=options["data_dir"], download=options["download"],
+                   hyperparameters=hyperparameters, config=config, name=options["name"], registry=registry,
+                   progress=progress).run
+    best = record.metrics.get("val_loss")
+    click.echo(f"saved run {record.id} to {record.path}" + (f" (val loss {best:.4f})" if best is not None else ""))

@@ -1,0 +1,227 @@
+"""The Trainer: epochs over in-memory splits, validation, early stopping, checkpoints and guards.
+
+It knows nothing of where runs are stored: checkpoints go to a callback, progress to a Progress object.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import torch
+
+from aezoo.core.autoencoder import AutoEncoder
+from aezoo.data.splits import Split, Splits
+from aezoo.errors import TrainingError
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+              "rmsprop": torch.optim.RMSprop}
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int | None = None  # None: 10, or enough epochs for ~2000 steps on a small dataset (auto_epochs)
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    seed: int = 0
+    device: str = "cpu"
+    precision: str = "fp32"
+    patience: int | None = None  # early stopping after this many epochs without validation improvement
+    restore_best: bool = True
+
+    def check(self) -> None:
+        if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be at least 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be a positive number, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+
+
+def auto_epochs(n_images: int, batch_size: int, steps: int = 2000, at_least: int = 10, at_most: int = 200) -> int:
+    """10 epochs, or more on small datasets so that training makes about ``steps`` optimiser steps."""
+    per_epoch = max(1, math.ceil(n_images / batch_size))
+    return max(at_least, min(at_most, math.ceil(steps / per_epoch)))
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches completed in the current epoch
+    rng_state: torch.Tensor | None = None  # global torch RNG (reparameterisation, corruption noise)
+    sums: dict[str, float] = field(default_factory=dict)  # running loss sums of the current epoch
+    seen: int = 0  # images seen in the current epoch
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    optimizer: dict[str, Any] | None = None
+    model: dict[str, torch.Tensor] | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, Any]]
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+    images_per_second: float
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C: the batch in flight finished and a checkpoint was written."""
+
+    def __init__(self, state: TrainState):
+        super().__init__(f"interrupted in epoch {state.epoch + 1} after batch {state.batch}")
+        self.state = state
+
+
+class Progress:
+    """Receives training events; the default does nothing."""
+
+    def epoch_start(self, epoch: int, epochs: int, batches: int) -> None: ...
+    def batch(self, loss: float, images: int) -> None: ...
+    def epoch_end(self, record: dict[str, Any]) -> None: ...
+
+
+@contextmanager
+def _catch_sigint() -> Iterator[list[bool]]:
+    """While active, Ctrl-C sets a flag instead of raising, so the batch in flight can finish."""
+    flag = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag[0]:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Trainer:
+    def __init__(self, model: AutoEncoder, splits: Splits, config: TrainConfig,
+                 on_checkpoint: Callable[[TrainState], None] | None = None, progress: Progress | None = None):
+        config.check()
+        if config.epochs is None:
+            config.epochs = auto_epochs(len(splits.train), config.batch_size)
+        self.model, self.splits, self.config = model, splits, config
+        self.device = torch.device(config.device)
+        self.on_checkpoint = on_checkpoint or (lambda state: None)
+        self.progress = progress or Progress()
+        self.model.to(self.device)
+        opt_cls = OPTIMIZERS[config.optimizer]
+        self.optimizer = opt_cls(self.model.parameters(), lr=config.lr)
+        dtype = PRECISIONS[config.precision]
+        self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
+        self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
+
+    def _snapshot(self, state: TrainState) -> TrainState:
+        state.model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        state.optimizer = copy.deepcopy(self.optimizer.state_dict())
+        state.rng_state = torch.get_rng_state()
+        return state
+
+    def _validate(self, split: Split) -> dict[str, float]:
+        self.model.eval()
+        sums: dict[str, float] = {}
+        with torch.no_grad(), self.autocast():
+            for x, _ in split.batches(1024, device=self.device):
+                loss, parts = self.model.loss(x)
+                for k, v in {"loss": loss, **parts}.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(x)
+        self.model.train()
+        return {k: v / len(split) for k, v in sums.items()}
+
+    def _step(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        with self.autocast():
+            loss, parts = self.model.loss(x)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        return loss, parts
+
+    def fit(self, state: TrainState | None = None) -> TrainResult:
+        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
+        cfg, train = self.config, self.splits.train
+        shuffle = torch.Generator()
+        if state is None:
+            state = TrainState()
+        else:
+            self.model.load_state_dict(state.model)
+            self.optimizer.load_state_dict(state.optimizer)
+            torch.set_rng_state(state.rng_state)
+        n_batches = math.ceil(len(train) / cfg.batch_size)
+        stopped_early = False
+        started, images = time.perf_counter() - state.seconds, 0
+        self.model.train()
+        with _catch_sigint() as interrupted:
+            while state.epoch < cfg.epochs:
+                shuffle.manual_seed(cfg.seed + state.epoch)  # each epoch's order depends only on seed and epoch
+                self.progress.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
+                for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle, start=state.batch,
+                                          device=self.device):
+                    loss, parts = self._step(x)
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise TrainingError(
+                            f"loss became {value} in epoch {state.epoch + 1}, batch {state.batch + 1}; nothing was "
+                            f"saved. Try a smaller learning rate (now {cfg.lr:g}) or --precision fp32"
+                        )
+                    n = len(x)
+                    state.sums["loss"] = state.sums.get("loss", 0.0) + value * n
+                    for k, v in parts.items():
+                        state.sums[k] = state.sums.get(k, 0.0) + v.item() * n
+                    state.seen += n
+                    state.batch += 1
+                    images += n
+                    self.progress.batch(value, n)
+                    if interrupted[0]:
+                        state.seconds = time.perf_counter() - started
+                        self._snapshot(state)
+                        self.on_checkpoint(state)
+                        raise TrainingInterrupted(state)
+                record = {"epoch": state.epoch + 1}
+                record.update({f"train_{k}": v / max(state.seen, 1) for k, v in state.sums.items()})
+                record.update({f"val_{k}": v for k, v in self._validate(self.splits.val).items()})
+                record["seconds"] = round(time.perf_counter() - started, 3)
+                state.history.append(record)
+                if record["val_loss"] < state.best_loss:
+                    state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
+                    state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
+                self.progress.epoch_end(record)
+                state.seconds = time.perf_counter() - started
+                if cfg.patience is not None and state.epoch - state.best_epoch >= cfg.patience:
+                    stopped_early = True
+                    self.on_checkpoint(self._snapshot(state))
+                    break
+                self.on_checkpoint(self._snapshot(state))
+                if interrupted[0]:
+                    raise TrainingInterrupted(state)
+        if cfg.restore_best and state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        seconds = time.perf_counter() - started
+        return TrainResult(state.history, state.best_epoch, stopped_early, seconds, images / max(seconds, 1e-9))

@@ -1,0 +1,162 @@
+"""File helpers: atomic writes, sha256, and safetensors read/write with verification (no torch at import)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aezoo.errors import RegistryError
+
+if TYPE_CHECKING:
+    import torch
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a directory entry (after a create or rename) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then ``os.replace`` it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def dumps_json(obj: Any, what: str = "value") -> str:
+    """Stable JSON text (sorted keys, indented); a value JSON cannot hold raises RegistryError naming ``what``."""
+    try:
+        return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"{what} is not JSON-serializable ({exc}); use str, int, float, bool, list, dict") from exc
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as stable JSON to ``path`` atomically."""
+    atomic_write_bytes(path, dumps_json(obj, str(path)).encode())
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; a missing or unparsable file raises RegistryError naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RegistryError(f"{path}: file is missing; the run is incomplete (delete it and re-train)") from None
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{path}: cannot parse JSON ({exc}); the file is corrupt") from exc
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path: str | Path, expected: str) -> None:
+    """Raise RegistryError naming ``path`` when it is missing or its sha256 differs from ``expected``."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError(f"{path}: file is missing; the run is incomplete (delete it and re-train)")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise RegistryError(
+            f"{path}: sha256 mismatch (manifest {expected}, file {actual}); "
+            "the file is corrupt, truncated or was modified: delete the run and re-train"
+        )
+
+
+def write_safetensors(path: str | Path, state: Mapping[str, "torch.Tensor"], metadata: Mapping[str, str]) -> None:
+    """Save a state dict to ``path`` with str->str header metadata, then fsync it (not atomic: stage first)."""
+    import torch
+    from safetensors.torch import save_file
+
+    if not isinstance(state, Mapping) or not state:
+        raise RegistryError(f"state must be a non-empty dict of name -> torch.Tensor, got {type(state).__name__}")
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise RegistryError(f"state entries {bad[:5]!r} are not str -> torch.Tensor; pass model.state_dict()")
+    bad_meta = [k for k, v in metadata.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if bad_meta:
+        raise RegistryError(f"safetensors metadata must be str -> str; bad keys {bad_meta!r}")
+    # clone: safetensors refuses shared (tied) storage; contiguous CPU copies are always accepted
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+    save_file(tensors, str(path), metadata=dict(metadata))
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The str->str header metadata of a safetensors file; unreadable headers raise RegistryError naming it."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError(f"{path}: file is missing")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except Exception as exc:  # safetensors raises its own SafetensorError / OSError
+        raise RegistryError(f"{path}: cannot parse safetensors header ({exc}); the file is corrupt") from exc
+
+
+def read_safetensors(path: str | Path, expected_sha256: str | None = None) -> dict[str, "torch.Tensor"]:
+    """Load tensors from ``path`` (CPU), checking its sha256 first when ``expected_sha256`` is given."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if expected_sha256 is not None:
+        check_sha256(path, expected_sha256)
+    elif not path.is_file():
+        raise RegistryError(f"{path}: file is missing")
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # SafetensorError, OSError, ...
+        raise RegistryError(f"{path}: cannot parse safetensors file ({exc}); the file is corrupt") from exc
+
+
+def verify_state(path: str | Path, state: Mapping[str, Any], expected_shapes: Mapping[str, Any]) -> None:
+    """Check that ``state`` has exactly the keys of ``expected_shapes`` with equal shapes.
+
+    ``expected_shapes`` maps key -> shape (tuple / torch.Size) or a tensor (e.g. ``model.state_dict()``).
+    A mismatch raises RegistryError naming ``path``, the key(s) and both shapes.
+    """
+    want = {k: tuple(getattr(v, "shape", v)) for k, v in expected_shapes.items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    problems = [f"missing key {k!r} (model expects shape {want[k]})" for k in want if k not in have]
+    problems += [f"unexpected key {k!r} (shape {have[k]}) that the model does not have" for k in have if k not in want]
+    problems += [
+        f"key {k!r}: file has shape {have[k]}, model expects {want[k]}"
+        for k in want
+        if k in have and have[k] != want[k]
+    ]
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; ... ({len(problems)} problems)" if len(problems) > 10 else "")
+        raise RegistryError(
+            f"{path}: weights do not fit the model built from the run's config: {shown}. "
+            "The run was saved by a different model version or its config was edited."
+        )

@@ -1,0 +1,29 @@
+"""Where the registry lives on disk, and the names of its parts."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_HOME = "AEZOO_HOME"
+
+RUNS = "runs"  # runs/<model>/<version>/ : one complete run
+ALIASES = "aliases"  # aliases/<model>/<alias> : a text file holding a version number
+CHECKPOINTS = "checkpoints"  # checkpoints/<key>/ : the trainer's scratch space
+STAGING = ".staging"  # .staging/<tmp>/ : runs being written; never listed
+TRASH = ".trash"  # .trash/<tmp>/ : runs being deleted; never listed
+LOCK = ".lock"  # flock target for short read-modify-write sections
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+METRICS = "metrics.json"
+HISTORY = "history.json"
+MANIFEST = "manifest.json"  # written last; a run without it is incomplete
+
+
+def default_home() -> Path:
+    """``$AEZOO_HOME``, else ``$XDG_DATA_HOME/aezoo``, else ``~/.local/share/aezoo``."""
+    if os.environ.get(ENV_HOME):
+        return Path(os.environ[ENV_HOME]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "aezoo"

@@ -1,0 +1,102 @@
+"""RunRecord: what the registry knows about one saved run, read from its manifest and sidecar JSON."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aezoo.errors import RegistryError
+from aezoo.registry import paths
+from aezoo.registry.files import read_json
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One complete run in the registry."""
+
+    id: str
+    model: str
+    version: int
+    name: str | None
+    path: Path
+    created: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    aliases: list[str]
+    sha256: str
+    aezoo_version: str = ""
+    files: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def weights_path(self) -> Path:
+        """Path of the run's ``model.safetensors``."""
+        return self.path / paths.WEIGHTS
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters the model was built with."""
+        return dict(self.config.get("hyperparameters", {}))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The (C, H, W) input shape the model was built for."""
+        return tuple(self.config.get("input_shape", ()))
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch training history, loaded from ``history.json`` on each access."""
+        return read_json(self.path / paths.HISTORY)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able dict, stable keys: id, model, version, name, created, aliases, path, sha256, metrics, config."""
+        return {
+            "id": self.id,
+            "model": self.model,
+            "version": self.version,
+            "name": self.name,
+            "created": self.created,
+            "aliases": list(self.aliases),
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "metrics": self.metrics,
+            "config": self.config,
+        }
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest of ``run_dir``, checked for the fields a complete run has; else RegistryError."""
+    path = run_dir / paths.MANIFEST
+    manifest = read_json(path)
+    try:
+        ok = (
+            manifest["format"] == MANIFEST_FORMAT
+            and isinstance(manifest["model"], str)
+            and manifest["version"] == int(run_dir.name)
+            and manifest["model"] == run_dir.parent.name
+            and isinstance(manifest["files"][paths.WEIGHTS]["sha256"], str)
+        )
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise RegistryError(f"{path}: malformed manifest (missing fields or not matching its directory)")
+    return manifest
+
+
+def record_from_dir(run_dir: Path, manifest: dict[str, Any], aliases: list[str]) -> RunRecord:
+    """Build the RunRecord of a complete run directory (reads config.json and metrics.json)."""
+    return RunRecord(
+        id=manifest["id"],
+        model=manifest["model"],
+        version=manifest["version"],
+        name=manifest.get("name"),
+        path=run_dir,
+        created=manifest.get("created", ""),
+        config=read_json(run_dir / paths.CONFIG),
+        metrics=read_json(run_dir / paths.METRICS),
+        aliases=aliases,
+        sha256=manifest["files"][paths.WEIGHTS]["sha256"],
+        aezoo_version=manifest.get("aezoo_version", ""),
+        files=manifest["files"],
+    )

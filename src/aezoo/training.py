@@ -1,0 +1,134 @@
+"""Training wired together: data from the dataset plugins, a model from the model plugins, the core
+Trainer, checkpoints in the registry's staging area, and the finished run saved into the registry."""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aezoo import __version__
+from aezoo.api import create_model, load_dataset, model_spec
+from aezoo.core.checkpoint import state_from_parts, state_to_parts
+from aezoo.core.trainer import Progress, TrainConfig, Trainer, TrainingInterrupted, TrainState
+from aezoo.errors import AezooError, TrainingError
+from aezoo.registry import Registry
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise AezooError(f"device {device!r} requested but CUDA is not available here; use --device cpu or auto")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise AezooError("device 'mps' requested but MPS is not available here; use --device cpu or auto")
+    if device not in ("cpu", "mps") and not device.startswith("cuda"):
+        raise AezooError(f"unknown device {device!r}; expected auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+class Interrupted(AezooError):
+    """Training was stopped by Ctrl-C; a checkpoint was written."""
+
+    def __init__(self, key: str, state: TrainState):
+        super().__init__(
+            f"interrupted in epoch {state.epoch + 1} after batch {state.batch}; checkpoint saved. "
+            f"Resume with: zoo train --resume {key}"
+        )
+        self.key = key
+
+
+def _write_checkpoint(directory: Path, spec: dict[str, Any], state: TrainState) -> None:
+    from safetensors.torch import save
+
+    from aezoo.registry.files import atomic_write_bytes
+
+    tensors, skeleton = state_to_parts(state)
+    meta = {"aezoo_checkpoint": json.dumps({"spec": spec, "state": skeleton})}
+    atomic_write_bytes(directory / CHECKPOINT_FILE, save(tensors, metadata=meta))
+
+
+def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
+    """The run specification and training state saved in a checkpoint folder."""
+    from safetensors import safe_open
+
+    path = directory / CHECKPOINT_FILE
+    if not path.is_file():
+        raise AezooError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = json.loads(f.metadata()["aezoo_checkpoint"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise AezooError(f"checkpoint {path} is unreadable ({exc}); start the run again") from exc
+    return meta["spec"], state_from_parts(tensors, meta["state"])
+
+
+def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, download: bool = False,
+          hyperparameters: dict[str, Any] | None = None, config: TrainConfig | None = None,
+          name: str | None = None, registry: Registry | None = None, progress: Progress | None = None,
+          resume: str | None = None):
+    """Train ``model`` on ``dataset``, save the run into the registry and return the trained model in eval
+    mode (its registry record is ``model.run``). ``resume`` is a checkpoint key printed when a run was
+    interrupted; the rest of the arguments are then read from the checkpoint."""
+    from aezoo.registry.refs import validate_name
+
+    registry = registry or Registry()
+    state = None
+    if resume is not None:
+        known = [p.name for p in registry.list_checkpoints()]
+        if resume not in known:
+            from aezoo.errors import UnknownNameError
+
+            raise UnknownNameError("checkpoint", resume, known)
+        spec, state = read_checkpoint(registry.checkpoint_dir(resume))
+        key = resume
+        model, dataset, data_dir, name = spec["model"], spec["dataset"], spec["data_dir"], spec["name"]
+        hyperparameters, config = spec["hyperparameters"], TrainConfig(**spec["train"])
+    else:
+        config = config or TrainConfig()
+        config.check()
+        key = f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    if name is not None:
+        validate_name(name)  # fail before training, not after
+    config.device = resolve_device(config.device)
+    splits = load_dataset(dataset, data_dir=data_dir, download=download)
+    torch.manual_seed(config.seed)
+    hp = model_spec(model).check(hyperparameters or {})
+    net = create_model(model, input_shape=splits.input_shape, **hp)
+    spec = {"model": model, "dataset": splits.name, "data_dir": data_dir, "name": name,
+            "hyperparameters": hp, "train": asdict(config)}
+    directory = registry.checkpoint_dir(key)
+    trainer = Trainer(net, splits, config, on_checkpoint=lambda s: _write_checkpoint(directory, spec, s),
+                      progress=progress)
+    try:
+        result = trainer.fit(state)
+    except TrainingInterrupted as stop:
+        raise Interrupted(key, stop.state) from None
+    except TrainingError:
+        registry.remove_checkpoint(key)
+        raise
+    metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
+               "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
+               "images_per_second": round(result.images_per_second, 1)}
+    if result.history:
+        best = result.history[result.best_epoch - 1]
+        metrics.update({k: v for k, v in best.items() if k.startswith("val_")})
+    run_config = {"dataset": splits.name, "data_dir": data_dir, "input_shape": list(splits.input_shape),
+                  "train": asdict(config), "aezoo_version": __version__, "classes": splits.classes}
+    state_dict = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    record = registry.save(model, state_dict, hyperparameters=hp, input_shape=splits.input_shape,
+                           config=run_config, metrics=metrics, history=result.history, name=name)
+    registry.remove_checkpoint(key)
+    net.run = record
+    return net.eval()
