@@ -37,6 +37,34 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def init_distributed(device: str) -> tuple[int, int]:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, nccl on CUDA.
+    Returns (rank, world size); (0, 1) for a single process."""
+    import os
+
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        if device.startswith("cuda"):
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _same_everywhere(value: str, world: int) -> str:
+    """Rank 0's ``value`` on every process."""
+    if world == 1:
+        return value
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 class Interrupted(AezooError):
     """Training was stopped by Ctrl-C; a checkpoint was written."""
 
@@ -102,6 +130,11 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     if name is not None:
         validate_name(name)  # fail before training, not after
     config.device = resolve_device(config.device)
+    rank, world = init_distributed(config.device)
+    if world > 1:
+        key = _same_everywhere(key, world)
+        if config.device.startswith("cuda"):
+            config.device = f"cuda:{torch.cuda.current_device()}"
     splits = load_dataset(dataset, data_dir=data_dir, download=download)
     torch.manual_seed(config.seed)
     hp = model_spec(model).check(hyperparameters or {})
@@ -116,8 +149,13 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     except TrainingInterrupted as stop:
         raise Interrupted(key, stop.state) from None
     except TrainingError:
-        registry.remove_checkpoint(key)
+        if rank == 0:
+            registry.remove_checkpoint(key)
         raise
+    if rank != 0:  # only rank 0 writes to the registry
+        _finish_distributed(world)
+        net.run = None
+        return net.eval()
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
                "images_per_second": round(result.images_per_second, 1)}
@@ -125,10 +163,20 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         best = result.history[result.best_epoch - 1]
         metrics.update({k: v for k, v in best.items() if k.startswith("val_")})
     run_config = {"dataset": splits.name, "data_dir": data_dir, "input_shape": list(splits.input_shape),
-                  "train": asdict(config), "aezoo_version": __version__, "classes": splits.classes}
+                  "train": asdict(config), "processes": world, "aezoo_version": __version__,
+                  "classes": splits.classes}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     record = registry.save(model, state_dict, hyperparameters=hp, input_shape=splits.input_shape,
                            config=run_config, metrics=metrics, history=result.history, name=name)
     registry.remove_checkpoint(key)
+    _finish_distributed(world)
     net.run = record
     return net.eval()
+
+
+def _finish_distributed(world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()

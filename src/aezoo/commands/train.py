@@ -1,6 +1,9 @@
 """``zoo train``: train a model on a dataset and save the run into the registry."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,23 @@ from aezoo.commands.values import parse_sets
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "precision", "patience")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
+
+
+def _launch_torchrun(nproc: int) -> int:
+    """Run this same command under torchrun with ``nproc`` processes; returns its exit code."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            args.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "aezoo", *args]
+    click.echo(f"launching {nproc} processes: torchrun --standalone --nproc-per-node={nproc} -m aezoo "
+               + " ".join(args), err=True)
+    return subprocess.call(cmd)
 
 
 def _read_config(path: str | None) -> dict[str, Any]:
@@ -51,10 +71,12 @@ def _read_config(path: str | None) -> dict[str, Any]:
               help="TOML file with any of these options (command-line flags win).")
 @click.option("--name", help="A name for the run (letters, digits, - _ .).")
 @click.option("--resume", metavar="CHECKPOINT", help="Continue an interrupted run exactly where it stopped.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train with this many processes (DistributedDataParallel, launched through torchrun).")
 @click.option("--home", type=click.Path(file_okay=False), help="Registry folder (default: $AEZOO_HOME).")
 @click.pass_context
 def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], config_file: str | None,
-              resume: str | None, home: str | None, **options: Any) -> None:
+              resume: str | None, home: str | None, nproc: int, **options: Any) -> None:
     """Train MODEL (see `zoo list`) and save it into the registry.
 
     \b
@@ -63,6 +85,8 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
       zoo train vae --dataset fashion-mnist --epochs 5 --set hidden=256,128
       zoo train --resume conv-vae-20261125-101500-ab12
     """
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        ctx.exit(_launch_torchrun(nproc))
     from aezoo.api import model_spec
     from aezoo.core.trainer import TrainConfig
     from aezoo.progress import ConsoleProgress
@@ -73,7 +97,8 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
         record = train("", resume=resume, registry=registry, progress=progress).run
-        click.echo(f"saved run {record.id} to {record.path}")
+        if record is not None:  # None on the other processes of a distributed run
+            click.echo(f"saved run {record.id} to {record.path}")
         return
     file_values = _read_config(config_file)
     for key, value in file_values.items():  # file values apply where the flag was not given
@@ -90,9 +115,12 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
         hyperparameters["latent_dim"] = options["latent_dim"]
     spec.check(hyperparameters)
     config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
-    click.echo(f"training {model} on {options['dataset']}", err=True)
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(f"training {model} on {options['dataset']}", err=True)
     record = train(model, dataset=options["dataset"], data_dir=options["data_dir"], download=options["download"],
                    hyperparameters=hyperparameters, config=config, name=options["name"], registry=registry,
                    progress=progress).run
+    if record is None:
+        return
     best = record.metrics.get("val_loss")
     click.echo(f"saved run {record.id} to {record.path}" + (f" (val loss {best:.4f})" if best is not None else ""))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import torch
+import torch.distributed as dist
+from torch import nn
 
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.data.splits import Split, Splits
@@ -116,7 +118,28 @@ def _catch_sigint() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+class _LossOf(nn.Module):
+    """``forward(x) = model.loss(x)``, so DistributedDataParallel sees the whole training computation."""
+
+    def __init__(self, model: AutoEncoder):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.model.loss(x)
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) outside torch.distributed."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class Trainer:
+    """Trains on one process, or on each of several started by torchrun (DistributedDataParallel): then the
+    batch size is the global one, split between the processes, and only rank 0 checkpoints and reports."""
+
     def __init__(self, model: AutoEncoder, splits: Splits, config: TrainConfig,
                  on_checkpoint: Callable[[TrainState], None] | None = None, progress: Progress | None = None):
         config.check()
@@ -127,6 +150,15 @@ class Trainer:
         self.on_checkpoint = on_checkpoint or (lambda state: None)
         self.progress = progress or Progress()
         self.model.to(self.device)
+        self.rank, self.world = world()
+        self.step_module: nn.Module = _LossOf(self.model)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index or 0] if self.device.type == "cuda" else None
+            self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
+        if self.rank != 0:
+            self.on_checkpoint, self.progress = (lambda state: None), Progress()
         opt_cls = OPTIMIZERS[config.optimizer]
         self.optimizer = opt_cls(self.model.parameters(), lr=config.lr)
         dtype = PRECISIONS[config.precision]
@@ -152,7 +184,7 @@ class Trainer:
 
     def _step(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with self.autocast():
-            loss, parts = self.model.loss(x)
+            loss, parts = self.step_module(x)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -162,6 +194,32 @@ class Trainer:
             loss.backward()
             self.optimizer.step()
         return loss, parts
+
+    def _any(self, flag: bool) -> bool:
+        """True on every process if it is true on any (so all stop at the same batch)."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(t)
+        return bool(t.item())
+
+    def _gather(self, sums: dict[str, float], seen: int) -> tuple[dict[str, float], int]:
+        """Loss sums and image counts added over all processes."""
+        if self.world == 1:
+            return sums, seen
+        keys = sorted(sums)
+        t = torch.tensor([sums[k] for k in keys] + [float(seen)], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return dict(zip(keys, t[:-1].tolist())), int(t[-1].item())
+
+    def _from_rank0(self, values: dict[str, float]) -> dict[str, float]:
+        """Rank 0's values on every process, so early stopping decides the same everywhere."""
+        if self.world == 1:
+            return values
+        keys = sorted(values)
+        t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=self.device)
+        dist.broadcast(t, 0)
+        return dict(zip(keys, t.tolist()))
 
     def fit(self, state: TrainState | None = None) -> TrainResult:
         """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
@@ -173,7 +231,8 @@ class Trainer:
             self.model.load_state_dict(state.model)
             self.optimizer.load_state_dict(state.optimizer)
             torch.set_rng_state(state.rng_state)
-        n_batches = math.ceil(len(train) / cfg.batch_size)
+        batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
+        n_batches = math.ceil(len(train) // self.world / batch_size)
         stopped_early = False
         started, images = time.perf_counter() - state.seconds, 0
         self.model.train()
@@ -181,8 +240,8 @@ class Trainer:
             while state.epoch < cfg.epochs:
                 shuffle.manual_seed(cfg.seed + state.epoch)  # each epoch's order depends only on seed and epoch
                 self.progress.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
-                for x, _ in train.batches(cfg.batch_size, shuffle=True, generator=shuffle, start=state.batch,
-                                          device=self.device):
+                for x, _ in train.batches(batch_size, shuffle=True, generator=shuffle, start=state.batch,
+                                          device=self.device, shard=(self.rank, self.world)):
                     loss, parts = self._step(x)
                     value = loss.item()
                     if not math.isfinite(value):
@@ -198,14 +257,15 @@ class Trainer:
                     state.batch += 1
                     images += n
                     self.progress.batch(value, n)
-                    if interrupted[0]:
+                    if self._any(interrupted[0]):
                         state.seconds = time.perf_counter() - started
                         self._snapshot(state)
                         self.on_checkpoint(state)
                         raise TrainingInterrupted(state)
                 record = {"epoch": state.epoch + 1}
-                record.update({f"train_{k}": v / max(state.seen, 1) for k, v in state.sums.items()})
-                record.update({f"val_{k}": v for k, v in self._validate(self.splits.val).items()})
+                sums, seen = self._gather(state.sums, state.seen)
+                record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
+                record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(self.splits.val)).items()})
                 record["seconds"] = round(time.perf_counter() - started, 3)
                 state.history.append(record)
                 if record["val_loss"] < state.best_loss:
@@ -219,9 +279,10 @@ class Trainer:
                     self.on_checkpoint(self._snapshot(state))
                     break
                 self.on_checkpoint(self._snapshot(state))
-                if interrupted[0]:
+                if self._any(interrupted[0]):
                     raise TrainingInterrupted(state)
         if cfg.restore_best and state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
         seconds = time.perf_counter() - started
-        return TrainResult(state.history, state.best_epoch, stopped_early, seconds, images / max(seconds, 1e-9))
+        return TrainResult(state.history, state.best_epoch, stopped_early, seconds,
+                           images * self.world / max(seconds, 1e-9))

@@ -36,10 +36,18 @@ class Split:
         return int(self.images.shape[0])
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
-                start: int = 0, device: torch.device | str = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-        """Float batches in [0, 1] with their labels; ``start`` skips that many batches (for resuming)."""
+                start: int = 0, device: torch.device | str = "cpu",
+                shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Float batches in [0, 1] with their labels; ``start`` skips that many batches (for resuming).
+        ``shard=(rank, world)`` gives one process of ``world`` its share, as DistributedSampler does: every rank
+        draws the same permutation, takes every ``world``-th index, and all ranks get equally many images."""
+        rank, world = shard
         order = torch.randperm(len(self), generator=generator) if shuffle else None
-        for i in range(start * batch_size, len(self), batch_size):
+        if world > 1:
+            order = (order if order is not None else torch.arange(len(self)))[: len(self) // world * world]
+            order = order[rank::world]
+        n = len(order) if order is not None else len(self)
+        for i in range(start * batch_size, n, batch_size):
             idx = order[i:i + batch_size] if order is not None else slice(i, i + batch_size)
             x = to_float(self.images[idx]).to(device, non_blocking=True)
             y = self.labels[idx] if self.labels is not None else None
