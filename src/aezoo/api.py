@@ -75,7 +75,12 @@ def load_dataset(ref: str, data_dir: str | os.PathLike | None = None, download: 
 
 def load(ref: str, device: str = "cpu", home: str | None = None):
     """A trained model from the registry (``'conv-vae'``, ``'conv-vae:3'``, ``'conv-vae:best'``, a run id),
-    in eval mode on ``device``. The weights' sha256 and shapes are verified first."""
+    in eval mode on ``device``; or from a folder written by ``zoo export`` (``'path/to/dir'``).
+    The weights' sha256 and shapes are verified first."""
+    from aezoo.registry.export import is_export_path, load_export
+
+    if is_export_path(ref):
+        return load_export(ref, device=device)
     from aezoo.registry import Registry
     from aezoo.registry.files import verify_state
 

@@ -28,7 +28,7 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 @dataclass
 class TrainConfig:
-    epochs: int | None = None  # None: 10, or enough epochs for ~2000 steps on a small dataset (auto_epochs)
+    epochs: int | None = None  # None: 10, or enough epochs for ~4000 steps on a small dataset (auto_epochs)
     batch_size: int = 128
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -49,7 +49,7 @@ class TrainConfig:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
 
 
-def auto_epochs(n_images: int, batch_size: int, steps: int = 2000, at_least: int = 10, at_most: int = 200) -> int:
+def auto_epochs(n_images: int, batch_size: int, steps: int = 4000, at_least: int = 10, at_most: int = 400) -> int:
     """10 epochs, or more on small datasets so that training makes about ``steps`` optimiser steps."""
     per_epoch = max(1, math.ceil(n_images / batch_size))
     return max(at_least, min(at_most, math.ceil(steps / per_epoch)))

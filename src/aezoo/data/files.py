@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aezoo.data.splits import RawData
+from aezoo.data.raw import RawData
 from aezoo.errors import DatasetError
 
 CHANNEL_COUNTS = (1, 3, 4)

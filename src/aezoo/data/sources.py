@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aezoo.data.splits import RawData
+from aezoo.data.raw import RawData
 from aezoo.errors import DatasetError
 
 DIGITS_MAX = 16  # scikit-learn's 8x8 digits hold integers 0..16

@@ -7,19 +7,10 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from aezoo.data.raw import RawData
+
 SPLIT_SEED = 0  # splits depend on the data only, never on the training seed, so eval sees the same test set
 MAX_VAL = 5000
-
-
-@dataclass
-class RawData:
-    """What a dataset loader returns: uint8 arrays (N, C, H, W), labels (N,) or None, optional test part."""
-
-    train_images: np.ndarray
-    train_labels: np.ndarray | None = None
-    test_images: np.ndarray | None = None
-    test_labels: np.ndarray | None = None
-    classes: list[str] | None = None
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

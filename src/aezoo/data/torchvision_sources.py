@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aezoo.data.idx import read_idx
-from aezoo.data.splits import RawData
+from aezoo.data.raw import RawData
 from aezoo.errors import DatasetError
 
 DATA_DIR_ENV = "AEZOO_DATA_DIR"

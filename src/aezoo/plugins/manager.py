@@ -148,7 +148,11 @@ def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, 
     try:
         plugin = load()
         _check_api(plugin, name)
-        if pm.get_plugin(name) is None:
+        if pm.get_plugin(name) is not plugin:
+            if pm.get_plugin(name) is not None:
+                pm.unregister(name=name)
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
             pm.register(plugin, name=name)
     except Exception as exc:
         info.errors.append(f"could not load: {_error_text(exc)}")
@@ -175,7 +179,7 @@ def catalog() -> Catalog:
     if _catalog is None:
         built = Catalog()
         for ep in _entry_points():
-            if not _allowed(ep.name):
+            if not _allowed(ep.name) or ep.name in _extra:  # an in-process plugin of that name replaces it
                 continue
             dist = ep.dist
             _add(built, ep.name, ep.load, dist.name if dist else "", dist.version if dist else "")

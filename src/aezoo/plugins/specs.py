@@ -33,14 +33,22 @@ def resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
     return obj
 
 
+REQUIRED = inspect.Parameter.empty  # the default of a hyperparameter the user must give
+
+
 def signature_defaults(func: Callable[..., Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    """Keyword parameters of ``func`` with their defaults (``None`` marks required ones)."""
+    """Keyword parameters of ``func`` with their defaults (``REQUIRED`` marks those without one)."""
     out: dict[str, Any] = {}
     for p in inspect.signature(func).parameters.values():
         if p.name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
-        out[p.name] = None if p.default is p.empty else p.default
+        out[p.name] = p.default
     return out
+
+
+def _like(value: Any, default: Any) -> Any:
+    """JSON gives lists back for tuples: restore the default's tuple type."""
+    return tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -55,10 +63,11 @@ class ModelSpec:
     plugin: str = ""
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The accepted hyperparameters and their defaults (imports the factory if it must)."""
-        if self.defaults:
+        """The accepted hyperparameters and their defaults: the factory's signature updated by ``defaults``
+        (a ``'module:function'`` factory with ``defaults`` is not imported). ``REQUIRED`` marks no default."""
+        if self.defaults and isinstance(self.factory, str):
             return dict(self.defaults)
-        return signature_defaults(resolve(self.factory), skip=("input_shape",))
+        return {**signature_defaults(resolve(self.factory), skip=("input_shape",)), **self.defaults}
 
     def check(self, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones."""
@@ -69,7 +78,12 @@ class ModelSpec:
                 f"model {self.name!r} has no hyperparameter {', '.join(map(repr, unknown))}; "
                 f"valid: {', '.join(sorted(valid)) or '(none)'}"
             )
-        return {**valid, **{k: v for k, v in hyperparameters.items() if v is not None}}
+        merged = {**valid, **{k: _like(v, valid[k]) for k, v in hyperparameters.items() if v is not None}}
+        missing = sorted(k for k, v in merged.items() if v is REQUIRED)
+        if missing:
+            raise BadHyperparameterError(f"model {self.name!r} needs hyperparameter {', '.join(missing)} "
+                                         f"(e.g. --set {missing[0]}=...)")
+        return merged
 
     def build(self, input_shape: tuple[int, int, int], **hyperparameters: Any) -> Any:
         merged = self.check(hyperparameters)

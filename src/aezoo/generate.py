@@ -1,0 +1,179 @@
+"""Generation with a trained autoencoder: prior and posterior samples, class-conditional samples,
+latent interpolation, denoising and inpainting. All functions run in eval mode without gradients."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.corruptions import make_corruption
+from aezoo.core.evaluator import inference, model_device, psnr_per_image
+
+DENOISE_KINDS = ("gaussian", "salt-pepper")
+INPAINT_KINDS = ("pixels", "block")
+JITTER = 1e-5  # added to covariance diagonals so that fitted Gaussians can always be sampled
+
+
+def _batch(x: torch.Tensor) -> torch.Tensor:
+    """A single image (C, H, W) as a batch of one; batches pass through. uint8 becomes float in [0, 1]."""
+    x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
+    return x.unsqueeze(0) if x.dim() == 3 else x
+
+
+def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
+
+
+def encode_all(model: AutoEncoder, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Codes (posterior means) of a batch of images, computed in batches, on the CPU."""
+    x = _batch(x)
+    device = model_device(model)
+    with inference(model):
+        return torch.cat([model.encode(x[i:i + batch_size].to(device)).cpu()
+                          for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, model.latent_dim)
+
+
+def fit_gaussian(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and (unbiased, for n >= 2; zero for n == 1) covariance of codes (N, D)."""
+    codes = codes.detach().double()
+    if codes.dim() != 2 or len(codes) == 0:
+        raise ValueError(f"codes must be a non-empty (N, latent_dim) tensor, got shape {tuple(codes.shape)}")
+    mean = codes.mean(0)
+    cov = torch.cov(codes.T).reshape(codes.shape[1], codes.shape[1]) if len(codes) > 1 else \
+        torch.zeros(codes.shape[1], codes.shape[1], dtype=codes.dtype)
+    return mean.float(), cov.float()
+
+
+def sample_gaussian(mean: torch.Tensor, cov: torch.Tensor, n: int,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` draws from N(mean, cov) via a Cholesky factor (with a small jitter on the diagonal)."""
+    d = mean.shape[0]
+    chol = torch.linalg.cholesky(cov.double() + JITTER * torch.eye(d, dtype=torch.float64))
+    eps = torch.randn((n, d), generator=generator, dtype=torch.float64)
+    return (mean.double() + eps @ chol.T).float()
+
+
+def sample(model: AutoEncoder, n: int, generator: torch.Generator | None = None,
+           codes: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` generated images: decoded prior draws for a VAE; for a plain AE, decoded draws from a Gaussian
+    (mean + full covariance) fitted to ``codes`` (e.g. ``encode_all(model, train_images)``)."""
+    if model.variational:
+        with inference(model):
+            return model.sample(n, generator=generator)
+    if codes is None:
+        raise ValueError("a plain autoencoder has no prior to sample from: pass codes=encode_all(model, images) "
+                         "so that a Gaussian can be fitted to its codes")
+    z = sample_gaussian(*fit_gaussian(codes), n, generator)
+    with inference(model):
+        return model.decode(z.to(model_device(model)))
+
+
+def sample_like(model: AutoEncoder, x: torch.Tensor, n: int, codes: torch.Tensor | None = None,
+                generator: torch.Generator | None = None, scale: float = 0.25) -> torch.Tensor:
+    """``n`` variations of one example: decoded draws from its posterior q(z|x) for a VAE; for a plain AE,
+    its code plus Gaussian noise of ``scale`` times the per-dim std of ``codes``."""
+    x = _batch(x)[:1].to(model_device(model))
+    with inference(model):
+        mu, logvar = model.posterior(x)
+        if logvar is not None:
+            z = mu + _randn((n, model.latent_dim), generator, mu) * (0.5 * logvar).exp()
+        else:
+            if codes is None:
+                raise ValueError("a plain autoencoder has no posterior: pass codes=encode_all(model, images) "
+                                 "to scale the noise around the example's code")
+            std = codes.detach().float().std(0).to(mu.device) if len(codes) > 1 else torch.ones_like(mu[0])
+            z = mu + scale * std * _randn((n, model.latent_dim), generator, mu)
+        return model.decode(z)
+
+
+def fit_class_gaussians(model: AutoEncoder, x: torch.Tensor,
+                        y: torch.Tensor) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """Per label, the mean and covariance of the codes of the images ``x`` with that label ``y``."""
+    codes = encode_all(model, x)
+    y = torch.as_tensor(y).cpu()
+    if len(y) != len(codes):
+        raise ValueError(f"{len(codes)} images but {len(y)} labels")
+    return {int(label): fit_gaussian(codes[y == label]) for label in torch.unique(y).tolist()}
+
+
+def generate_class(model: AutoEncoder, stats: dict[int, tuple[torch.Tensor, torch.Tensor]], label: int, n: int,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` images decoded from the Gaussian fitted to class ``label``'s codes."""
+    if int(label) not in stats:
+        raise ValueError(f"no class statistics for label {label!r}; known labels: {sorted(stats)}")
+    z = sample_gaussian(*stats[int(label)], n, generator)
+    with inference(model):
+        return model.decode(z.to(model_device(model)))
+
+
+def latent_path(za: torch.Tensor, zb: torch.Tensor, steps: int, slerp: bool = False) -> torch.Tensor:
+    """``steps`` codes from ``za`` to ``zb`` (both (D,)), linear or spherical; endpoints exactly za and zb."""
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    a, b = za.double(), zb.double()
+    omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1)) if a.norm() > 0 and b.norm() > 0 \
+        else torch.tensor(0.0, dtype=torch.float64)
+    if slerp and torch.sin(omega).abs() > 1e-6:
+        path = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+    else:
+        path = (1 - t) * a + t * b
+    path = path.to(za.dtype)
+    path[0], path[-1] = za, zb
+    return path
+
+
+def interpolate(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int = 10,
+                slerp: bool = False) -> torch.Tensor:
+    """Images (steps, C, H, W) decoded along the latent path between the codes of ``a`` and ``b``;
+    the first and last are exactly the reconstructions of ``a`` and ``b``."""
+    device = model_device(model)
+    a, b = _batch(a)[:1].to(device), _batch(b)[:1].to(device)
+    with inference(model):
+        za, zb = model.encode(a), model.encode(b)
+        path = latent_path(za[0], zb[0], steps, slerp)
+        inner = model.decode(path[1:-1]) if steps > 2 else za.new_zeros(0, *a.shape[1:])
+        return torch.cat([model.decode(za), inner, model.decode(zb)])
+
+
+class Restoration(NamedTuple):
+    """A corrupted batch, the model's restoration, the clean batch, and errors against the clean batch:
+    ``restored_mse``/``corrupted_mse`` (per-pixel mean) and ``restored_psnr``/``corrupted_psnr`` (dB)."""
+
+    corrupted: torch.Tensor
+    restored: torch.Tensor
+    clean: torch.Tensor
+    errors: dict[str, float]
+
+
+def restore(model: AutoEncoder, x: torch.Tensor, kind: str, level: float, seed: int = 0) -> Restoration:
+    """Corrupt ``x`` (seeded) with corruption ``kind`` at ``level`` and reconstruct it with the model."""
+    clean = _batch(x).to(model_device(model))
+    corruption = make_corruption(kind, level)
+    with torch.random.fork_rng(devices=[] if clean.device.type == "cpu" else [clean.device]):
+        torch.manual_seed(seed)
+        corrupted = corruption(clean)
+    with inference(model):
+        restored = model.reconstruct(corrupted)
+    errors = {}
+    for name, images in (("restored", restored), ("corrupted", corrupted)):
+        errors[f"{name}_mse"] = (images - clean).pow(2).mean().item()
+        errors[f"{name}_psnr"] = psnr_per_image(images, clean).mean().item()
+    return Restoration(corrupted, restored, clean, errors)
+
+
+def denoise(model: AutoEncoder, x: torch.Tensor, kind: str = "gaussian", level: float = 0.3,
+            seed: int = 0) -> Restoration:
+    """Add noise (``gaussian`` std or ``salt-pepper`` fraction) and let the model clean it."""
+    if kind not in DENOISE_KINDS:
+        raise ValueError(f"unknown noise {kind!r}; expected one of {', '.join(DENOISE_KINDS)}")
+    return restore(model, x, kind, level, seed)
+
+
+def inpaint(model: AutoEncoder, x: torch.Tensor, kind: str = "block", level: float = 0.4,
+            seed: int = 0) -> Restoration:
+    """Drop pixels (``pixels`` probability) or a block (``block`` side fraction) and let the model fill them."""
+    if kind not in INPAINT_KINDS:
+        raise ValueError(f"unknown mask {kind!r}; expected one of {', '.join(INPAINT_KINDS)}")
+    return restore(model, x, kind, level, seed)

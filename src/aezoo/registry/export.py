@@ -1,0 +1,399 @@
+"""Shareable model exports: one folder that works without aezoo's registry (no torch at import time).
+
+Layout of an export folder (Hugging Face style; see docs/formats.md)::
+
+    model.safetensors   the run's weights, byte for byte, header metadata included
+    config.json         format, format_version, model, hyperparameters, input_shape, dataset, train,
+                        metrics, aezoo_version, weights: {file, sha256, bytes}, source_run, samples
+    README.md           model card with a YAML front-matter block (library_name: aezoo, tags)
+    samples.png         prior samples (variational) or test reconstructions (plain AE); may be absent
+    history.json        per-epoch training history
+    manifest.json       written last: format, format_version, files: {filename: {sha256, bytes}}
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aezoo.errors import RegistryError
+from aezoo.registry import paths
+from aezoo.registry.files import dumps_json, fsync_dir, read_metadata, read_safetensors, sha256_file
+from aezoo.registry.record import RunRecord
+
+if TYPE_CHECKING:
+    import torch
+
+    from aezoo.registry.store import Registry
+
+EXPORT_FORMAT = "aezoo-export"
+EXPORT_FORMAT_VERSION = 1
+README = "README.md"
+SAMPLES = "samples.png"
+N_SAMPLES = 16
+N_RECONSTRUCTIONS = 8
+REQUIRED = (paths.WEIGHTS, paths.CONFIG)
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from the run into config.json
+
+
+class ExportError(RegistryError):
+    """An export folder that cannot be written, or one that is missing, malformed or tampered with."""
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """A verified export folder: its path, config.json and manifest.json."""
+
+    path: Path
+    config: dict[str, Any]
+    manifest: dict[str, Any]
+
+    @property
+    def model(self) -> str:
+        return str(self.config["model"])
+
+    @property
+    def weights_sha256(self) -> str:
+        return str(self.manifest["files"][paths.WEIGHTS]["sha256"])
+
+    def record(self) -> RunRecord:
+        """A RunRecord describing the export (path = the export folder, no aliases), for ``model.run``."""
+        source = self.config.get("source_run") or {}
+        return RunRecord(
+            id=str(source.get("id", self.model)), model=self.model, version=int(source.get("version", 0)),
+            name=source.get("name"), path=self.path, created=str(source.get("created", "")),
+            config=self.config, metrics=dict(self.config.get("metrics", {})), aliases=[],
+            sha256=self.weights_sha256, aezoo_version=str(self.config.get("aezoo_version", "")),
+            files=self.manifest["files"],
+        )
+
+
+def is_export_path(ref: object) -> bool:
+    """True when ``ref`` names a folder rather than a registry run: a path object, a string with a path
+    separator, or an existing folder holding an export manifest."""
+    if isinstance(ref, os.PathLike):
+        return True
+    if not isinstance(ref, str):
+        return False
+    separators = [s for s in (os.sep, os.altsep, "/") if s]
+    return any(s in ref for s in separators) or (Path(ref) / paths.MANIFEST).is_file()
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
+               samples: bool = True) -> Path:
+    """Write run ``ref`` as a shareable folder at ``directory`` (which must not exist or be empty).
+
+    Everything is written into a temp folder beside ``directory`` and renamed into place, so a failure
+    leaves nothing half-written. Returns the folder's path.
+    """
+    from aezoo.registry.store import Registry
+
+    target = Path(directory).expanduser().absolute()
+    _check_target(target)
+    registry = Registry(home)
+    record = registry.verify(ref)  # every file of the run against its manifest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export-tmp", dir=target.parent))
+    try:
+        stage.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a shared folder gets normal permissions
+        _write_export(stage, record, registry, samples)
+        _move_into_place(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _check_target(target: Path) -> None:
+    if target.is_dir():
+        if any(target.iterdir()):
+            raise ExportError(f"{target} is not empty; export into a new or empty folder (or remove it first)")
+    elif target.exists():
+        raise ExportError(f"{target} exists and is not a folder; pick a new folder name to export into")
+
+
+def _move_into_place(stage: Path, target: Path) -> None:
+    try:
+        os.rename(stage, target)  # onto a missing or empty folder: the export appears whole
+    except OSError as exc:
+        raise ExportError(f"cannot move the export into {target} ({exc}); it must not exist or be empty") from exc
+    fsync_dir(target.parent)
+
+
+def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples: bool) -> None:
+    """Fill ``stage`` with the export's files, manifest.json last."""
+    import aezoo
+    from aezoo.api import load
+
+    shutil.copyfile(record.weights_path, stage / paths.WEIGHTS)  # byte-identical, header metadata included
+    shutil.copyfile(record.path / paths.HISTORY, stage / paths.HISTORY)
+    model = load(record.id, home=str(registry.home))
+    n_params = sum(int(t.numel()) for t in model.state_dict().values())
+    samples_info = _write_samples(stage / SAMPLES, model, record) if samples else \
+        {"file": None, "skipped": "turned off (--no-samples)"}
+    config = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "library_name": "aezoo",
+        "model": record.model,
+        "hyperparameters": record.hyperparameters,
+        "input_shape": list(record.input_shape),
+        **{k: record.config.get(k) for k in RUN_CONFIG_KEYS if k != "input_shape"},
+        "metrics": record.metrics,
+        "variational": bool(model.variational),
+        "latent_dim": int(model.latent_dim),
+        "num_parameters": n_params,
+        "aezoo_version": aezoo.__version__,
+        "trained_with_aezoo_version": record.config.get("aezoo_version", record.aezoo_version),
+        "weights": {"file": paths.WEIGHTS, **_file_entry(stage / paths.WEIGHTS)},
+        "source_run": {"id": record.id, "version": record.version, "name": record.name,
+                       "created": record.created},
+        "samples": samples_info,
+    }
+    _write_new(stage / paths.CONFIG, dumps_json(config, "export config").encode())
+    _write_new(stage / README, model_card(config).encode())
+    files = sorted(p.name for p in stage.iterdir() if p.is_file())
+    manifest = {"format": EXPORT_FORMAT, "format_version": EXPORT_FORMAT_VERSION,
+                "files": {f: _file_entry(stage / f) for f in files}}
+    for f in files:
+        _fsync_file(stage / f)
+    _write_new(stage / paths.MANIFEST, dumps_json(manifest, "export manifest").encode())
+    fsync_dir(stage)
+
+
+def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
+    """Draw samples.png; any failure (no matplotlib, dataset not available) skips it with the reason."""
+    try:
+        import torch
+
+        from aezoo import figures
+
+        if model.variational:
+            with torch.no_grad():
+                images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
+            figures.image_grid(images, path, nrow=8, title=f"{record.id}: decoded prior samples")
+            return {"file": SAMPLES, "kind": "prior samples", "count": N_SAMPLES}
+        from aezoo.api import load_dataset
+
+        splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
+        originals = splits.test.floats(N_RECONSTRUCTIONS)
+        with torch.no_grad():
+            reconstructions = model.reconstruct(originals).cpu()
+        figures.reconstruction_figure(originals, reconstructions, path,
+                                      title=f"{record.id}: test reconstructions")
+        return {"file": SAMPLES, "kind": "test reconstructions", "count": len(originals)}
+    except Exception as exc:  # the image is optional: the export goes on without it
+        path.unlink(missing_ok=True)
+        return {"file": None, "skipped": f"{type(exc).__name__}: {exc}"}
+
+
+def model_card(config: dict[str, Any]) -> str:
+    """README.md text: YAML front matter (library_name, tags) then model, data, hyperparameters, metrics,
+    samples and how to load it."""
+    model, source = config["model"], config["source_run"]
+    tags = ["aezoo", "autoencoder", "pytorch", "safetensors", model]
+    if config["variational"]:
+        tags.insert(2, "variational-autoencoder")
+    if config.get("dataset"):
+        tags.append(f"dataset:{config['dataset']}")
+    front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
+    shape = " x ".join(str(d) for d in config["input_shape"])
+    summary = _model_summary(model)
+    folder = f"path/to/{source['id']}"
+    lines = [
+        f"# {model} trained on {config.get('dataset') or 'unknown data'} ({source['id']})", "",
+        *([summary, ""] if summary else []),
+        "## Model", "",
+        *_table({"model": model, "variational": config["variational"], "latent dim": config["latent_dim"],
+                 "input shape (C x H x W)": shape, "parameters": f"{config['num_parameters']:,}",
+                 "source run": source["id"] + (f" ({source['name']})" if source.get("name") else ""),
+                 "created": source.get("created") or "", "trained with aezoo": config["trained_with_aezoo_version"],
+                 "exported with aezoo": config["aezoo_version"], "weights sha256": config["weights"]["sha256"]}),
+        "", "## Data", "",
+        f"Trained on `{config.get('dataset')}`" + (f" (classes: {', '.join(map(str, config['classes']))})."
+                                                   if config.get("classes") else "."),
+        "", "## Hyperparameters", "", *_table(config["hyperparameters"]),
+        "", "## Training settings", "", *_table(config.get("train") or {}),
+        "", "## Metrics", "", *_table(config["metrics"]),
+        "", "## Samples", "", *_samples_section(config["samples"]),
+        "", "## How to use", "",
+        "Load it straight from this folder (sha256 and shapes are verified first):", "",
+        "```python", "import aezoo", "", f'model = aezoo.load("{folder}")  # eval mode, on the CPU',
+        "codes = model.encode(images)      # images: float (N, C, H, W) in [0, 1]",
+        "images = model.reconstruct(images)", "```", "",
+        "Or add it to your local aezoo registry as a new version of the model:", "",
+        "```bash", f"zoo import {folder} --name my-{model}", "```", "",
+        "`manifest.json` lists the sha256 of every file; `config.json` holds everything on this card.", "",
+    ]
+    return "\n".join(front + lines)
+
+
+def _model_summary(model: str) -> str:
+    try:
+        from aezoo.api import model_spec
+
+        return model_spec(model).summary
+    except Exception:  # the card is still useful without the plugin's summary
+        return ""
+
+
+def _samples_section(info: dict[str, Any]) -> list[str]:
+    if info.get("file"):
+        return [f"{info['kind'].capitalize()} ({info['count']} images):", "", f"![{info['kind']}]({info['file']})"]
+    return [f"_No sample image ({info.get('skipped', 'skipped')})._"]
+
+
+def _table(values: dict[str, Any]) -> list[str]:
+    if not values:
+        return ["_none_"]
+
+    def cell(v: Any) -> str:
+        text = f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+        return text.replace("|", "\\|")
+
+    return ["| key | value |", "| --- | --- |", *[f"| {k} | {cell(v)} |" for k, v in values.items()]]
+
+
+def _file_entry(path: Path) -> dict[str, Any]:
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def read_export(directory: str | os.PathLike) -> ExportInfo:
+    """Check an export folder against its manifest (every listed file's sha256) and return its config.
+
+    Anything missing, malformed or modified raises ExportError naming the file and what is wrong.
+    """
+    root = Path(directory).expanduser().absolute()
+    if not root.is_dir():
+        raise ExportError(f"{root}: no such folder; give the folder written by `zoo export`")
+    manifest = _read_json(root / paths.MANIFEST)
+    _check_format(root / paths.MANIFEST, manifest)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or any(not isinstance(e, dict) or not isinstance(e.get("sha256"), str)
+                                          for e in files.values()):
+        raise ExportError(f"{root / paths.MANIFEST}: malformed 'files' (expected {{filename: {{sha256, bytes}}}})")
+    for name in REQUIRED:
+        if name not in files:
+            raise ExportError(f"{root / paths.MANIFEST}: does not list {name}; the export is incomplete")
+    for name, entry in files.items():
+        if Path(name).name != name or name in (".", "..", paths.MANIFEST):
+            raise ExportError(f"{root / paths.MANIFEST}: bad file name {name!r}; the manifest was edited")
+        _check_file(root / name, entry["sha256"])
+    config = _read_json(root / paths.CONFIG)
+    _check_format(root / paths.CONFIG, config)
+    weights = config.get("weights") or {}
+    if weights.get("sha256") != files[paths.WEIGHTS]["sha256"]:
+        raise ExportError(
+            f"{root / paths.CONFIG}: weights sha256 {weights.get('sha256')!r} does not match "
+            f"{paths.WEIGHTS} ({files[paths.WEIGHTS]['sha256']}); the export was modified: get a fresh copy"
+        )
+    for key, kind in (("model", str), ("hyperparameters", dict), ("input_shape", list), ("metrics", dict)):
+        if not isinstance(config.get(key), kind):
+            raise ExportError(f"{root / paths.CONFIG}: '{key}' is missing or not a {kind.__name__}")
+    header_model = read_metadata(root / paths.WEIGHTS).get("model")
+    if header_model not in (None, config["model"]):
+        raise ExportError(f"{root / paths.WEIGHTS}: header says model {header_model!r}, "
+                          f"config.json says {config['model']!r}; the export was modified")
+    return ExportInfo(path=root, config=config, manifest=manifest)
+
+
+def load_export_state(directory: str | os.PathLike) -> tuple[ExportInfo, dict[str, "torch.Tensor"]]:
+    """The verified export and its tensors (CPU)."""
+    info = read_export(directory)
+    return info, read_safetensors(info.path / paths.WEIGHTS, info.weights_sha256)
+
+
+def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
+    """Verify an export, rebuild its model from config.json and load the weights (shapes checked)."""
+    from aezoo.api import create_model
+    from aezoo.registry.files import verify_state
+
+    info, state = load_export_state(directory)
+    model = create_model(info.model, input_shape=tuple(info.config["input_shape"]), **info.config["hyperparameters"])
+    verify_state(info.path / paths.WEIGHTS, state, model.state_dict())
+    model.load_state_dict(state)
+    model.run = info.record()
+    return info, model
+
+
+def load_export(directory: str | os.PathLike, device: str = "cpu") -> Any:
+    """The model of an export folder, verified, in eval mode on ``device`` (``model.run`` describes it)."""
+    _, model = build_from_export(directory)
+    return model.to(device).eval()
+
+
+def import_export(directory: str | os.PathLike, *, name: str | None = None,
+                  home: str | os.PathLike | None = None) -> RunRecord:
+    """Verify an export and save it into the registry as a new version of its model; returns the new run."""
+    from aezoo.registry.store import Registry
+
+    info, model = build_from_export(directory)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    history_path = info.path / paths.HISTORY
+    history = _read_json(history_path) if paths.HISTORY in info.manifest["files"] else []
+    if not isinstance(history, list):
+        raise ExportError(f"{history_path}: expected a list of per-epoch records")
+    config = {k: info.config.get(k) for k in RUN_CONFIG_KEYS}
+    config.update(data_dir=None, aezoo_version=info.config.get("trained_with_aezoo_version", ""),
+                  imported_from={"path": str(info.path.absolute()), "source_run": info.config.get("source_run"),
+                                 "weights_sha256": info.weights_sha256})
+    return Registry(home).save(info.model, state, hyperparameters=info.config["hyperparameters"],
+                               input_shape=tuple(info.config["input_shape"]), config=config,
+                               metrics=info.config["metrics"], history=history, name=name)
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ExportError(f"{path}: file is missing; this is not a complete aezoo export (see `zoo export`)")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{path}: cannot parse JSON ({exc}); the export is corrupt: get a fresh copy") from exc
+
+
+def _check_format(path: Path, data: Any) -> None:
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise ExportError(f"{path}: not an aezoo export (format is not {EXPORT_FORMAT!r})")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ExportError(f"{path}: bad format_version {version!r}")
+    if version > EXPORT_FORMAT_VERSION:
+        raise ExportError(f"{path}: export format {version} is newer than this aezoo reads "
+                          f"({EXPORT_FORMAT_VERSION}); upgrade aezoo")
+
+
+def _check_file(path: Path, expected: str) -> None:
+    if not path.is_file():
+        raise ExportError(f"{path}: file is missing but listed in manifest.json; the export is incomplete")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ExportError(f"{path}: sha256 mismatch (manifest.json says {expected}, file has {actual}); "
+                          "the file was modified or corrupted after export: get a fresh copy")

@@ -1,0 +1,148 @@
+"""Every figure function writes a readable PNG of the expected size; the report is self-contained HTML."""
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aezoo import figures
+from aezoo.report import write_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_png(path: Path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    assert Path(path).read_bytes()[:8] == PNG_SIGNATURE
+    return imread(path)
+
+
+def images(n: int = 12, c: int = 1, side: int = 8, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, c, side, side, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def vae2():
+    from aezoo.api import create_model
+
+    torch.manual_seed(0)
+    return create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=2)
+
+
+def test_tile_layout():
+    x = images(5)
+    grid = figures.tile(x, nrow=3, pad=1)
+    assert grid.shape == (2 * 9 + 1, 3 * 9 + 1)
+    assert np.allclose(grid[1:9, 1:9], x[0, 0].numpy())
+    assert np.allclose(grid[10:18, 10:18], x[4, 0].numpy())
+    assert figures.tile(images(4, c=3), nrow=2).shape == (19, 19, 3)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_image_grid(tmp_path, channels):
+    path = figures.image_grid(images(16, c=channels), tmp_path / "grid.png", nrow=4, title="samples")
+    assert path == tmp_path / "grid.png"
+    h, w = read_png(path).shape[:2]
+    assert 150 <= h <= 700 and 150 <= w <= 700
+
+
+def test_image_grid_rejects_bad_shapes(tmp_path):
+    with pytest.raises(ValueError, match="C = 1 or 3"):
+        figures.image_grid(torch.rand(4, 2, 8, 8), tmp_path / "bad.png")
+
+
+def test_reconstruction_and_corruption_figures(tmp_path):
+    x = images(8)
+    rec = figures.reconstruction_figure(x, x.flip(0), tmp_path / "rec.png")
+    cor = figures.corruption_figure(x, x, x, tmp_path / "cor.png",
+                                    errors={"corrupted_mse": 0.1, "restored_mse": 0.01})
+    for path in (rec, cor):
+        h, w = read_png(path).shape[:2]
+        assert w == int(round(100 * max(3.0, 0.7 * 8 + 1.5)))
+    assert read_png(cor).shape[0] > read_png(rec).shape[0]  # three rows vs two
+
+
+@pytest.mark.parametrize("method,dim", [("auto", 2), ("direct", 2), ("pca", 5), ("tsne", 5)])
+def test_latent_figure(tmp_path, method, dim):
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(120) % 4
+    codes = torch.randn(120, dim, generator=g) + labels[:, None].float()
+    path = figures.latent_figure(codes, labels, tmp_path / f"latent-{method}.png", method=method)
+    assert read_png(path).shape[:2] == (550, 650)
+
+
+def test_latent_figure_without_labels_and_many_classes(tmp_path):
+    codes = torch.randn(60, 2)
+    assert read_png(figures.latent_figure(codes, None, tmp_path / "a.png")).shape[:2] == (550, 650)
+    assert read_png(figures.latent_figure(codes, torch.arange(60), tmp_path / "b.png")).shape[:2] == (550, 650)
+    with pytest.raises(ValueError, match="2-D latent"):
+        figures.latent_figure(torch.randn(10, 3), None, tmp_path / "c.png", method="direct")
+
+
+def test_gaussian_grid_quantiles():
+    values = figures.gaussian_grid(15, 3.0)
+    assert values[0] == pytest.approx(-3.0) and values[-1] == pytest.approx(3.0) and values[7] == pytest.approx(0)
+    assert values[1] - values[0] > values[8] - values[7]  # quantile spacing: denser near 0
+
+
+def test_latent_grid_figure(tmp_path, vae2):
+    path = figures.latent_grid_figure(vae2, tmp_path / "manifold.png", n=6)
+    assert read_png(path).shape[:2] == (700, 700)
+    from aezoo.api import create_model
+
+    with pytest.raises(ValueError, match="2-D latent"):
+        figures.latent_grid_figure(create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=3), tmp_path / "x.png")
+    ae = create_model("conv-ae", input_shape=(1, 8, 8), latent_dim=2)
+    with pytest.raises(ValueError, match="codes="):
+        figures.latent_grid_figure(ae, tmp_path / "y.png")
+    read_png(figures.latent_grid_figure(ae, tmp_path / "z.png", n=4, codes=torch.randn(30, 2)))
+
+
+def test_interpolation_figure(tmp_path):
+    one = figures.interpolation_figure(images(7), tmp_path / "one.png")
+    many = figures.interpolation_figure([images(7), images(7, seed=1), images(7, seed=2)], tmp_path / "many.png")
+    assert read_png(many).shape[0] > read_png(one).shape[0]
+
+
+def test_curves_figure(tmp_path):
+    history = [{"epoch": e, "train_loss": 50 / e, "val_loss": 55 / e, "train_reconstruction": 45 / e,
+                "val_kl": 3.0} for e in range(1, 6)]
+    assert read_png(figures.curves_figure(history, tmp_path / "curves.png")).shape[:2] == (400, 1000)
+    plain = [{"epoch": 1, "train_loss": 2.0}]
+    assert read_png(figures.curves_figure(plain, tmp_path / "plain.png")).shape[:2] == (400, 600)
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def test_report_is_self_contained(tmp_path):
+    png = figures.image_grid(images(4), tmp_path / "grid.png", nrow=2)
+    config = {"model": "conv-vae", "note": "<script>alert(1)</script>", "optim": {"lr": 1e-3}}
+    metrics = {"bce": 21.5, "psnr": 14.8, "latent_variances": [0.2, 0.01]}
+    history = [{"epoch": 1, "train_loss": 30.0, "val_loss": 31.0}]
+    path = write_report(tmp_path / "out" / "report.html", "Run <1>", config, metrics, {"samples": png}, history)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    parser = _Collector()
+    parser.feed(text)
+    assert {"html", "head", "body", "table", "img"} <= set(parser.tags)
+    assert "script" not in parser.tags and "&lt;script&gt;" in text and "Run &lt;1&gt;" in text
+    assert parser.links and all(link.startswith("data:image/png;base64,") for link in parser.links)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?https?:", text)
+    embedded = base64.b64decode(parser.links[0].split(",", 1)[1])
+    assert embedded == png.read_bytes()
+    assert "optim.lr" in text and "0.001" in text and "21.5" in text

@@ -1,0 +1,148 @@
+"""Sampling, class-conditional generation, interpolation, denoising and inpainting."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aezoo import generate as gen
+from aezoo.data.splits import RawData, make_splits
+
+SHAPE = (1, 8, 8)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = np.round(d.images * 255 / 16).astype(np.uint8)[:, None]
+    return make_splits("digits", RawData(images, d.target.astype(np.int64)))
+
+
+def _train(name: str, digits, steps: int = 200):
+    from aezoo.api import create_model
+
+    torch.manual_seed(0)
+    model = create_model(name, input_shape=SHAPE, latent_dim=2)
+    opt = torch.optim.Adam(model.parameters(), 2e-3)
+    x = digits.train.floats()
+    for step in range(steps):
+        loss, _ = model.loss(x[(step * 64) % 1280:(step * 64) % 1280 + 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
+@pytest.fixture(scope="module")
+def vae(digits):
+    return _train("conv-vae", digits)
+
+
+@pytest.fixture(scope="module")
+def ae(digits):
+    return _train("conv-ae", digits)
+
+
+def test_sample_from_vae_prior_is_seeded(vae):
+    a = gen.sample(vae, 6, generator=torch.Generator().manual_seed(3))
+    b = gen.sample(vae, 6, generator=torch.Generator().manual_seed(3))
+    assert a.shape == (6, *SHAPE) and torch.equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+    assert not torch.equal(a, gen.sample(vae, 6, generator=torch.Generator().manual_seed(4)))
+
+
+def test_sample_from_ae_needs_codes(ae, digits):
+    with pytest.raises(ValueError, match="codes="):
+        gen.sample(ae, 4)
+    codes = gen.encode_all(ae, digits.train.floats())
+    images = gen.sample(ae, 5, generator=torch.Generator().manual_seed(0), codes=codes)
+    assert images.shape == (5, *SHAPE)
+
+
+def test_fitted_gaussian_matches_target():
+    target_mean = torch.tensor([1.0, -2.0])
+    target_cov = torch.tensor([[2.0, 0.8], [0.8, 1.0]])
+    g = torch.Generator().manual_seed(0)
+    codes = gen.sample_gaussian(target_mean, target_cov, 20_000, g)
+    mean, cov = gen.fit_gaussian(codes)
+    assert torch.allclose(mean, target_mean, atol=0.05)
+    assert torch.allclose(cov, target_cov, atol=0.08)
+
+
+def test_sample_like_vae_and_ae(vae, ae, digits):
+    x = digits.test.floats(1)[0]
+    g = torch.Generator().manual_seed(0)
+    variations = gen.sample_like(vae, x, 4, generator=g)
+    assert variations.shape == (4, *SHAPE)
+    assert not torch.equal(variations[0], variations[1])
+    with pytest.raises(ValueError, match="codes="):
+        gen.sample_like(ae, x, 4)
+    codes = gen.encode_all(ae, digits.train.floats())
+    near = gen.sample_like(ae, x, 50, codes=codes, generator=g, scale=0.01)
+    far = gen.sample_like(ae, x, 50, codes=codes, generator=g, scale=2.0)
+    recon = ae.reconstruct(x[None]).detach()
+    assert (near - recon).pow(2).mean() < (far - recon).pow(2).mean()
+
+
+def test_class_gaussians(vae, digits):
+    x, y = digits.train.floats(), digits.train.labels
+    stats = gen.fit_class_gaussians(vae, x, y)
+    assert sorted(stats) == list(range(10))
+    codes = gen.encode_all(vae, x)
+    mean3, cov3 = stats[3]
+    assert torch.allclose(mean3, codes[y == 3].mean(0), atol=1e-5)
+    assert cov3.shape == (2, 2) and torch.allclose(cov3, cov3.T)
+    images = gen.generate_class(vae, stats, 3, 7, generator=torch.Generator().manual_seed(0))
+    assert images.shape == (7, *SHAPE)
+    with pytest.raises(ValueError, match="known labels"):
+        gen.generate_class(vae, stats, 42, 1)
+
+
+@pytest.mark.parametrize("slerp", [False, True])
+def test_interpolation_endpoints_are_reconstructions(vae, ae, digits, slerp):
+    a, b = digits.test.floats(2)
+    for model in (vae, ae):
+        path = gen.interpolate(model, a, b, steps=7, slerp=slerp)
+        assert path.shape == (7, *SHAPE)
+        with torch.no_grad():
+            model.eval()
+            ra, rb = model.reconstruct(a[None]), model.reconstruct(b[None])
+        assert torch.equal(path[0], ra[0]) and torch.equal(path[-1], rb[0])
+        assert not torch.allclose(path[3], ra[0], atol=1e-3)
+
+
+def test_latent_paths():
+    za, zb = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    line = gen.latent_path(za, zb, 3)
+    assert torch.allclose(line[1], torch.tensor([0.5, 0.5]))
+    arc = gen.latent_path(za, zb, 5, slerp=True)
+    assert torch.equal(arc[0], za) and torch.equal(arc[-1], zb)
+    assert torch.allclose(arc.norm(dim=1), torch.ones(5), atol=1e-6)  # slerp keeps the norm of unit vectors
+    with pytest.raises(ValueError):
+        gen.latent_path(za, zb, 1)
+
+
+def test_denoise_reports_errors_and_is_seeded(ae, digits):
+    x = digits.test.floats(32)
+    out = gen.denoise(ae, x, "salt-pepper", 0.4)
+    assert out.corrupted.shape == out.restored.shape == out.clean.shape == x.shape
+    assert torch.equal(out.clean, x)
+    assert out.errors["corrupted_mse"] == pytest.approx((out.corrupted - x).pow(2).mean().item())
+    assert out.errors["restored_mse"] == pytest.approx((out.restored - x).pow(2).mean().item())
+    assert out.errors["restored_mse"] < out.errors["corrupted_mse"]
+    assert out.errors["restored_psnr"] > out.errors["corrupted_psnr"]
+    assert torch.equal(gen.denoise(ae, x, "salt-pepper", 0.4).corrupted, out.corrupted)
+    with pytest.raises(ValueError, match="unknown noise"):
+        gen.denoise(ae, x, "block", 0.4)
+
+
+def test_inpaint_masks_a_block(vae, digits):
+    x = digits.test.floats(16) * 0.9 + 0.1  # no zero pixels, so the mask is visible as zeros
+    out = gen.inpaint(vae, x, "block", 0.5)
+    zeros = (out.corrupted == 0).flatten(1).sum(1)
+    assert torch.all(zeros == 16)  # one 4x4 block per image
+    assert torch.all(out.restored[out.corrupted == 0] > 0)
+    with pytest.raises(ValueError, match="unknown mask"):
+        gen.inpaint(vae, x, "gaussian", 0.1)
