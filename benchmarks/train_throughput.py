@@ -11,7 +11,6 @@ includes its per-epoch validation pass and checkpoint. Prints JSON: per-process 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -19,54 +18,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-
-D = "/usr/share/datasets/fashion-mnist"
+from pathlib import Path
 
 
 def plain(epochs: int, limit: int) -> dict:
-    import numpy as np
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+    import plain_loop
 
-    def idx(path):
-        with gzip.open(path) as f:
-            data = f.read()
-        dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(data[3])]
-        return np.frombuffer(data, np.uint8, offset=4 + 4 * data[3]).reshape(dims)
-
-    class VAE(nn.Module):  # the same layers as aezoo's conv-vae with channels (32, 64), latent 16
-        def __init__(self, z=16):
-            super().__init__()
-            self.enc = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
-                                     nn.Flatten())
-            self.mu, self.lv = nn.Linear(64 * 7 * 7, z), nn.Linear(64 * 7 * 7, z)
-            self.fc = nn.Linear(z, 64 * 7 * 7)
-            self.dec = nn.Sequential(nn.ReLU(), nn.Unflatten(1, (64, 7, 7)), nn.ConvTranspose2d(64, 32, 4, 2, 1),
-                                     nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1))
-
-        def forward(self, x):
-            h = self.enc(x)
-            mu, lv = self.mu(h), self.lv(h)
-            return self.dec(self.fc(mu + torch.randn_like(mu) * (0.5 * lv).exp())), mu, lv
-
-    torch.manual_seed(0)
-    xtr = torch.from_numpy(idx(f"{D}/train-images-idx3-ubyte.gz")[:limit].copy()).unsqueeze(1).float().div_(255)
-    m = VAE()
-    opt = torch.optim.Adam(m.parameters(), 1e-3)
-    t0, n = time.perf_counter(), 0
-    for _ in range(epochs):
-        for x in xtr[torch.randperm(len(xtr))].split(128):
-            logits, mu, lv = m(x)
-            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-            kl = -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp())
-            loss = (rec + kl) / x.shape[0]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            n += len(x)
-    return {"images": n, "seconds": time.perf_counter() - t0}
+    return plain_loop.train(epochs, limit)[1]
 
 
 def aezoo_trainer(epochs: int, limit: int) -> dict:
@@ -91,7 +49,7 @@ def child(role: str, epochs: int, limit: int) -> None:
 
 
 def run(role: str, epochs: int, limit: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", role, "--epochs", str(epochs), "--limit", str(limit)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", role, "--epochs", str(epochs), "--limit", str(limit)]
     env = {**os.environ, "AEZOO_HOME": tempfile.mkdtemp(prefix="aezoo-bench-")}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

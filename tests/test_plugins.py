@@ -154,3 +154,37 @@ def test_zoo_list_help_and_plugins_do_not_import_torch():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_required_hyperparameters_and_partial_defaults(aezoo_plugin):
+    seen = {}
+
+    def build(input_shape, width, latent_dim: int = 3, channels: tuple = (4, 8)):
+        seen.update(width=width, latent_dim=latent_dim, channels=channels)
+        return tiny_build(input_shape, latent_dim=latent_dim, width=width)
+
+    class Needs:
+        @aezoo.hookimpl
+        def register_models(self, register):
+            register("needs-width", build, "has a required hyperparameter", defaults={"latent_dim": 2})
+
+    aezoo_plugin(Needs(), "needs")
+    with pytest.raises(aezoo.errors.BadHyperparameterError, match="needs hyperparameter width"):
+        create_model("needs-width", input_shape=(1, 8, 8))
+    model = create_model("needs-width", input_shape=(1, 8, 8), width=5, channels=[1, 2])  # JSON gives lists
+    assert model.latent_dim == 2  # partial defaults merge with the signature's
+    assert seen == {"width": 5, "latent_dim": 2, "channels": (1, 2)}
+
+
+def test_in_process_plugin_replaces_an_installed_entry_point_of_the_same_name(tmp_path):
+    _fake_distribution(tmp_path, "aezoo-good", "good = aezoo_good", ENTRY_POINT_PLUGIN)
+    code = textwrap.dedent("""
+        import aezoo_good
+        from aezoo.testing import registered_plugin
+        with registered_plugin(aezoo_good, "good") as catalog:
+            assert catalog.plugins["good"].ok, catalog.plugins["good"].errors
+            assert catalog.models["ep-ae"].plugin == "good"
+    """)
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr

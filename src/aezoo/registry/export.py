@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
-from aezoo.registry.files import dumps_json, fsync_dir, read_metadata, read_safetensors, sha256_file
+from aezoo.registry.files import (
+    dumps_json, file_entry, fsync_dir, read_metadata, read_safetensors, sha256_file, write_new,
+)
+from aezoo.registry.model_card import model_card
 from aezoo.registry.record import RunRecord
 
 if TYPE_CHECKING:
@@ -158,19 +161,19 @@ def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples:
         "num_parameters": n_params,
         "aezoo_version": aezoo.__version__,
         "trained_with_aezoo_version": record.config.get("aezoo_version", record.aezoo_version),
-        "weights": {"file": paths.WEIGHTS, **_file_entry(stage / paths.WEIGHTS)},
+        "weights": {"file": paths.WEIGHTS, **file_entry(stage / paths.WEIGHTS)},
         "source_run": {"id": record.id, "version": record.version, "name": record.name,
                        "created": record.created},
         "samples": samples_info,
     }
-    _write_new(stage / paths.CONFIG, dumps_json(config, "export config").encode())
-    _write_new(stage / README, model_card(config).encode())
+    write_new(stage / paths.CONFIG, dumps_json(config, "export config").encode())
+    write_new(stage / README, model_card(config).encode())
     files = sorted(p.name for p in stage.iterdir() if p.is_file())
     manifest = {"format": EXPORT_FORMAT, "format_version": EXPORT_FORMAT_VERSION,
-                "files": {f: _file_entry(stage / f) for f in files}}
+                "files": {f: file_entry(stage / f) for f in files}}
     for f in files:
         _fsync_file(stage / f)
-    _write_new(stage / paths.MANIFEST, dumps_json(manifest, "export manifest").encode())
+    write_new(stage / paths.MANIFEST, dumps_json(manifest, "export manifest").encode())
     fsync_dir(stage)
 
 
@@ -200,86 +203,8 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
         return {"file": None, "skipped": f"{type(exc).__name__}: {exc}"}
 
 
-def model_card(config: dict[str, Any]) -> str:
-    """README.md text: YAML front matter (library_name, tags) then model, data, hyperparameters, metrics,
-    samples and how to load it."""
-    model, source = config["model"], config["source_run"]
-    tags = ["aezoo", "autoencoder", "pytorch", "safetensors", model]
-    if config["variational"]:
-        tags.insert(2, "variational-autoencoder")
-    if config.get("dataset"):
-        tags.append(f"dataset:{config['dataset']}")
-    front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
-    shape = " x ".join(str(d) for d in config["input_shape"])
-    summary = _model_summary(model)
-    folder = f"path/to/{source['id']}"
-    lines = [
-        f"# {model} trained on {config.get('dataset') or 'unknown data'} ({source['id']})", "",
-        *([summary, ""] if summary else []),
-        "## Model", "",
-        *_table({"model": model, "variational": config["variational"], "latent dim": config["latent_dim"],
-                 "input shape (C x H x W)": shape, "parameters": f"{config['num_parameters']:,}",
-                 "source run": source["id"] + (f" ({source['name']})" if source.get("name") else ""),
-                 "created": source.get("created") or "", "trained with aezoo": config["trained_with_aezoo_version"],
-                 "exported with aezoo": config["aezoo_version"], "weights sha256": config["weights"]["sha256"]}),
-        "", "## Data", "",
-        f"Trained on `{config.get('dataset')}`" + (f" (classes: {', '.join(map(str, config['classes']))})."
-                                                   if config.get("classes") else "."),
-        "", "## Hyperparameters", "", *_table(config["hyperparameters"]),
-        "", "## Training settings", "", *_table(config.get("train") or {}),
-        "", "## Metrics", "", *_table(config["metrics"]),
-        "", "## Samples", "", *_samples_section(config["samples"]),
-        "", "## How to use", "",
-        "Load it straight from this folder (sha256 and shapes are verified first):", "",
-        "```python", "import aezoo", "", f'model = aezoo.load("{folder}")  # eval mode, on the CPU',
-        "codes = model.encode(images)      # images: float (N, C, H, W) in [0, 1]",
-        "images = model.reconstruct(images)", "```", "",
-        "Or add it to your local aezoo registry as a new version of the model:", "",
-        "```bash", f"zoo import {folder} --name my-{model}", "```", "",
-        "`manifest.json` lists the sha256 of every file; `config.json` holds everything on this card.", "",
-    ]
-    return "\n".join(front + lines)
-
-
-def _model_summary(model: str) -> str:
-    try:
-        from aezoo.api import model_spec
-
-        return model_spec(model).summary
-    except Exception:  # the card is still useful without the plugin's summary
-        return ""
-
-
-def _samples_section(info: dict[str, Any]) -> list[str]:
-    if info.get("file"):
-        return [f"{info['kind'].capitalize()} ({info['count']} images):", "", f"![{info['kind']}]({info['file']})"]
-    return [f"_No sample image ({info.get('skipped', 'skipped')})._"]
-
-
-def _table(values: dict[str, Any]) -> list[str]:
-    if not values:
-        return ["_none_"]
-
-    def cell(v: Any) -> str:
-        text = f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
-        return text.replace("|", "\\|")
-
-    return ["| key | value |", "| --- | --- |", *[f"| {k} | {cell(v)} |" for k, v in values.items()]]
-
-
-def _file_entry(path: Path) -> dict[str, Any]:
-    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-
-
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
         os.fsync(f.fileno())
 
 

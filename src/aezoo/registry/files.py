@@ -160,3 +160,16 @@ def verify_state(path: str | Path, state: Mapping[str, Any], expected_shapes: Ma
             f"{path}: weights do not fit the model built from the run's config: {shown}. "
             "The run was saved by a different model version or its config was edited."
         )
+
+
+def file_entry(path: Path) -> dict[str, Any]:
+    """A manifest entry: the file's sha256 and size."""
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) in a staging dir and fsync it; the dir is renamed into place later."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())

@@ -18,10 +18,11 @@ from aezoo.registry.files import (
     atomic_write_json,
     check_sha256,
     dumps_json,
+    file_entry,
     fsync_dir,
     read_json,
     read_safetensors,
-    sha256_file,
+    write_new,
     write_safetensors,
 )
 from aezoo.registry.lock import file_lock
@@ -112,7 +113,7 @@ class Registry:
             }
             write_safetensors(stage / paths.WEIGHTS, state, metadata)
             for fname, data in sidecars.items():
-                _write_new(stage / fname, data)
+                write_new(stage / fname, data)
             manifest = {
                 "format": MANIFEST_FORMAT,
                 "id": run_id,
@@ -121,9 +122,9 @@ class Registry:
                 "name": name,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "aezoo_version": aezoo.__version__,
-                "files": {f: _file_entry(stage / f) for f in (paths.WEIGHTS, *sidecars)},
+                "files": {f: file_entry(stage / f) for f in (paths.WEIGHTS, *sidecars)},
             }
-            _write_new(stage / paths.MANIFEST, dumps_json(manifest).encode())
+            write_new(stage / paths.MANIFEST, dumps_json(manifest).encode())
             fsync_dir(stage)
             os.rename(stage, target)  # replaces the empty reserved dir in one step: the run appears whole
             fsync_dir(model_dir)
@@ -143,7 +144,7 @@ class Registry:
             run_dir = self._run_dir(model, version)
             merged = {**read_json(run_dir / paths.METRICS), **metrics}
             atomic_write_bytes(run_dir / paths.METRICS, dumps_json(merged, "metrics").encode())
-            manifest["files"][paths.METRICS] = _file_entry(run_dir / paths.METRICS)
+            manifest["files"][paths.METRICS] = file_entry(run_dir / paths.METRICS)
             atomic_write_json(run_dir / paths.MANIFEST, manifest)
         return self.get(f"{model}:{version}")
 
@@ -371,18 +372,6 @@ class Registry:
             choices += [runs[model][v]["id"] for v in sorted(runs[model])]
         names = sorted({m.get("name") for vs in runs.values() for m in vs.values() if m.get("name")})
         return choices + [n for n in names if n not in choices]
-
-
-def _file_entry(path: Path) -> dict[str, Any]:
-    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a file in a staging dir and fsync it (the staging dir as a whole is renamed into place)."""
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _read_alias(path: Path) -> int | None:

@@ -1,0 +1,72 @@
+"""The README.md model card of an exported run, in the layout model hubs use (YAML front matter first)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def model_card(config: dict[str, Any]) -> str:
+    """README.md text: YAML front matter (library_name, tags) then model, data, hyperparameters, metrics,
+    samples and how to load it."""
+    model, source = config["model"], config["source_run"]
+    tags = ["aezoo", "autoencoder", "pytorch", "safetensors", model]
+    if config["variational"]:
+        tags.insert(2, "variational-autoencoder")
+    if config.get("dataset"):
+        tags.append(f"dataset:{config['dataset']}")
+    front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
+    shape = " x ".join(str(d) for d in config["input_shape"])
+    summary = _model_summary(model)
+    folder = f"path/to/{source['id']}"
+    lines = [
+        f"# {model} trained on {config.get('dataset') or 'unknown data'} ({source['id']})", "",
+        *([summary, ""] if summary else []),
+        "## Model", "",
+        *_table({"model": model, "variational": config["variational"], "latent dim": config["latent_dim"],
+                 "input shape (C x H x W)": shape, "parameters": f"{config['num_parameters']:,}",
+                 "source run": source["id"] + (f" ({source['name']})" if source.get("name") else ""),
+                 "created": source.get("created") or "", "trained with aezoo": config["trained_with_aezoo_version"],
+                 "exported with aezoo": config["aezoo_version"], "weights sha256": config["weights"]["sha256"]}),
+        "", "## Data", "",
+        f"Trained on `{config.get('dataset')}`" + (f" (classes: {', '.join(map(str, config['classes']))})."
+                                                   if config.get("classes") else "."),
+        "", "## Hyperparameters", "", *_table(config["hyperparameters"]),
+        "", "## Training settings", "", *_table(config.get("train") or {}),
+        "", "## Metrics", "", *_table(config["metrics"]),
+        "", "## Samples", "", *_samples_section(config["samples"]),
+        "", "## How to use", "",
+        "Load it straight from this folder (sha256 and shapes are verified first):", "",
+        "```python", "import aezoo", "", f'model = aezoo.load("{folder}")  # eval mode, on the CPU',
+        "codes = model.encode(images)      # images: float (N, C, H, W) in [0, 1]",
+        "images = model.reconstruct(images)", "```", "",
+        "Or add it to your local aezoo registry as a new version of the model:", "",
+        "```bash", f"zoo import {folder} --name my-{model}", "```", "",
+        "`manifest.json` lists the sha256 of every file; `config.json` holds everything on this card.", "",
+    ]
+    return "\n".join(front + lines)
+
+
+def _model_summary(model: str) -> str:
+    try:
+        from aezoo.api import model_spec
+
+        return model_spec(model).summary
+    except Exception:  # the card is still useful without the plugin's summary
+        return ""
+
+
+def _samples_section(info: dict[str, Any]) -> list[str]:
+    if info.get("file"):
+        return [f"{info['kind'].capitalize()} ({info['count']} images):", "", f"![{info['kind']}]({info['file']})"]
+    return [f"_No sample image ({info.get('skipped', 'skipped')})._"]
+
+
+def _table(values: dict[str, Any]) -> list[str]:
+    if not values:
+        return ["_none_"]
+
+    def cell(v: Any) -> str:
+        text = f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+        return text.replace("|", "\\|")
+
+    return ["| key | value |", "| --- | --- |", *[f"| {k} | {cell(v)} |" for k, v in values.items()]]
