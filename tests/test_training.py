@@ -158,3 +158,39 @@ def test_ctrl_c_in_a_real_process_writes_a_resumable_checkpoint(zoo_home):
     assert "Resume with: zoo train --resume conv-vae-" in out and "Traceback" not in out
     key = out.split("--resume ")[1].split()[0]
     assert [p.name for p in Registry(zoo_home).list_checkpoints()] == [key]
+
+
+def test_bf16_mixed_precision_trains_on_cpu():
+    model = train("conv-vae", config=TrainConfig(epochs=2, precision="bf16", device="cpu"))
+    history = model.run.history
+    assert model.run.config["train"]["precision"] == "bf16"
+    assert history[1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero():
+    from aezoo.core.trainer import scheduled_lr
+
+    assert scheduled_lr(1e-3, "cosine", 0, 100) == 1e-3
+    assert scheduled_lr(1e-3, "cosine", 50, 100) == pytest.approx(5e-4)
+    assert scheduled_lr(1e-3, "cosine", 100, 100) == pytest.approx(0.0)
+    assert scheduled_lr(1e-3, "constant", 70, 100) == 1e-3
+    model = train("conv-ae", config=TrainConfig(epochs=2, schedule="cosine"))
+    assert model.run.config["train"]["schedule"] == "cosine"
+
+
+def test_device_auto_falls_back_to_cpu_and_unavailable_devices_are_refused(monkeypatch):
+    from aezoo.training import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(aezoo.errors.AezooError, match="CUDA is not available"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"
+
+
+def test_fp16_on_the_cpu_is_refused_before_training():
+    result = CliRunner().invoke(main, ["train", "conv-vae", "--precision", "fp16", "--device", "cpu"])
+    assert result.exit_code == 1 and "use --precision bf16" in result.output
+    assert Registry().list() == [] and Registry().list_checkpoints() == []

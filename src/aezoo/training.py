@@ -141,9 +141,9 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     net = create_model(model, input_shape=splits.input_shape, **hp)
     spec = {"model": model, "dataset": splits.name, "data_dir": data_dir, "name": name,
             "hyperparameters": hp, "train": asdict(config)}
-    directory = registry.checkpoint_dir(key)
     trainer = Trainer(net, splits, config, on_checkpoint=lambda s: _write_checkpoint(directory, spec, s),
                       progress=progress)
+    directory = registry.checkpoint_dir(key)  # after the Trainer has accepted the settings
     try:
         result = trainer.fit(state)
     except TrainingInterrupted as stop:

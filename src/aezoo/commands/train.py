@@ -12,7 +12,7 @@ import click
 
 from aezoo.commands.values import parse_sets
 
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "precision", "patience")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -57,6 +57,8 @@ def _read_config(path: str | None) -> dict[str, Any]:
               help="Passes over the training data [default: 10, or ~4000 steps' worth on small data like digits].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Learning rate.")
+@click.option("--schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
+              help="Learning rate over training: cosine decay to 0, or constant.")
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,

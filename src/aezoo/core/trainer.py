@@ -24,6 +24,15 @@ from aezoo.errors import TrainingError
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
               "rmsprop": torch.optim.RMSprop}
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+SCHEDULES = ("cosine", "constant")
+
+
+def scheduled_lr(base: float, schedule: str, step: int, total: int) -> float:
+    """The learning rate at optimiser ``step`` of ``total``: constant, or cosine-decayed from ``base`` to 0.
+    A pure function of the step, so a resumed run follows the same schedule."""
+    if schedule == "constant" or total <= 1:
+        return base
+    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
 @dataclass
@@ -31,6 +40,7 @@ class TrainConfig:
     epochs: int | None = None  # None: 10, or enough epochs for ~4000 steps on a small dataset (auto_epochs)
     batch_size: int = 128
     lr: float = 1e-3
+    schedule: str = "constant"  # learning rate over training: "constant", or "cosine" decay to 0
     optimizer: str = "adam"
     seed: int = 0
     device: str = "cpu"
@@ -43,6 +53,8 @@ class TrainConfig:
             raise ValueError("epochs and batch size must be at least 1")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"learning rate must be a positive number, got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.precision not in PRECISIONS:
@@ -129,6 +141,14 @@ class _LossOf(nn.Module):
         return self.model.loss(x)
 
 
+def _check_precision(precision: str, device: torch.device) -> None:
+    """Refuse mixed precision a device cannot do, saying what to use instead."""
+    if precision == "fp16" and device.type == "cpu":
+        raise ValueError("fp16 mixed precision needs a GPU; on the CPU use --precision bf16 or fp32")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; use --precision fp16")
+
+
 def world() -> tuple[int, int]:
     """(rank, world size) of this process; (0, 1) outside torch.distributed."""
     if dist.is_available() and dist.is_initialized():
@@ -149,6 +169,7 @@ class Trainer:
         self.device = torch.device(config.device)
         self.on_checkpoint = on_checkpoint or (lambda state: None)
         self.progress = progress or Progress()
+        _check_precision(config.precision, self.device)
         self.model.to(self.device)
         self.rank, self.world = world()
         self.step_module: nn.Module = _LossOf(self.model)
@@ -182,7 +203,9 @@ class Trainer:
         self.model.train()
         return {k: v / len(split) for k, v in sums.items()}
 
-    def _step(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _step(self, x: torch.Tensor, lr: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         with self.autocast():
             loss, parts = self.step_module(x)
         self.optimizer.zero_grad(set_to_none=True)
@@ -242,7 +265,8 @@ class Trainer:
                 self.progress.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
                 for x, _ in train.batches(batch_size, shuffle=True, generator=shuffle, start=state.batch,
                                           device=self.device, shard=(self.rank, self.world)):
-                    loss, parts = self._step(x)
+                    step = state.epoch * n_batches + state.batch
+                    loss, parts = self._step(x, scheduled_lr(cfg.lr, cfg.schedule, step, cfg.epochs * n_batches))
                     value = loss.item()
                     if not math.isfinite(value):
                         raise TrainingError(
