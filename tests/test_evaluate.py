@@ -12,7 +12,8 @@ from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.evaluator import Evaluator, active_units, compression_ratio, evaluate, psnr_per_image
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import ELBO, Reconstruction, gaussian_kl
-from aezoo.data.splits import RawData, Split, make_splits
+from aezoo.data.splits import Split
+from helpers import digits_splits, quick_train
 
 SHAPE = (1, 8, 8)
 
@@ -77,27 +78,12 @@ def identity_ae() -> AutoEncoder:
 
 @pytest.fixture(scope="module")
 def digits():
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    images = np.round(d.images * 255 / 16).astype(np.uint8)[:, None]
-    return make_splits("digits", RawData(images, d.target.astype(np.int64)))
+    return digits_splits()
 
 
 @pytest.fixture(scope="module")
 def trained_vae(digits):
-    from aezoo.api import create_model
-
-    torch.manual_seed(0)
-    model = create_model("conv-vae", input_shape=SHAPE, latent_dim=2)
-    opt = torch.optim.Adam(model.parameters(), 2e-3)
-    x = digits.train.floats()
-    for step in range(200):  # ~1 s; enough for a posterior that is not collapsed (KL ~ 1.5 nats)
-        loss, _ = model.loss(x[(step * 64) % 1280:(step * 64) % 1280 + 64])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model
+    return quick_train("conv-vae", digits)  # ~1 s; a posterior that is not collapsed (KL ~ 1.5 nats)
 
 
 @pytest.fixture(scope="module")
@@ -226,18 +212,11 @@ def test_class_consistency_of_identity_model(digits, classifier_cache):
     assert result["mean"] == pytest.approx(np.mean([result[str(k)] for k in range(10)]))
 
 
-@pytest.mark.slow
-def test_class_consistency_of_trained_conv_vae(digits, tmp_path):
-    from aezoo.api import create_model
+def test_default_conv_vae_on_digits_generates_the_asked_class(tmp_path):
+    """The issue's target: `zoo train conv-vae` with defaults, then `zoo generate --label K` samples are
+    classified as K at least 80 % of the time on average (measured 0.90)."""
+    from aezoo.training import train
 
-    torch.manual_seed(0)
-    model = create_model("conv-vae", input_shape=SHAPE, latent_dim=16)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        for x, _ in digits.train.batches(64, shuffle=True, generator=gen):
-            loss, _ = model.loss(x)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    assert class_consistency(model, digits, n_per_class=100, cache_dir=tmp_path)["mean"] >= 0.8
+    model = train("conv-vae")  # digits, default settings (~20 s here)
+    splits = digits_splits()
+    assert class_consistency(model, splits, n_per_class=100, cache_dir=tmp_path)["mean"] >= 0.8

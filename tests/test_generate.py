@@ -1,48 +1,28 @@
 """Sampling, class-conditional generation, interpolation, denoising and inpainting."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from aezoo import generate as gen
-from aezoo.data.splits import RawData, make_splits
+from helpers import digits_splits, quick_train
 
 SHAPE = (1, 8, 8)
 
 
 @pytest.fixture(scope="module")
 def digits():
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    images = np.round(d.images * 255 / 16).astype(np.uint8)[:, None]
-    return make_splits("digits", RawData(images, d.target.astype(np.int64)))
-
-
-def _train(name: str, digits, steps: int = 200):
-    from aezoo.api import create_model
-
-    torch.manual_seed(0)
-    model = create_model(name, input_shape=SHAPE, latent_dim=2)
-    opt = torch.optim.Adam(model.parameters(), 2e-3)
-    x = digits.train.floats()
-    for step in range(steps):
-        loss, _ = model.loss(x[(step * 64) % 1280:(step * 64) % 1280 + 64])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model
+    return digits_splits()
 
 
 @pytest.fixture(scope="module")
 def vae(digits):
-    return _train("conv-vae", digits)
+    return quick_train("conv-vae", digits)
 
 
 @pytest.fixture(scope="module")
 def ae(digits):
-    return _train("conv-ae", digits)
+    return quick_train("conv-ae", digits)
 
 
 def test_sample_from_vae_prior_is_seeded(vae):

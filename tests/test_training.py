@@ -194,3 +194,10 @@ def test_fp16_on_the_cpu_is_refused_before_training():
     result = CliRunner().invoke(main, ["train", "conv-vae", "--precision", "fp16", "--device", "cpu"])
     assert result.exit_code == 1 and "use --precision bf16" in result.output
     assert Registry().list() == [] and Registry().list_checkpoints() == []
+
+
+def test_early_stopping_after_patience_epochs_without_improvement():
+    # an SGD step of 1e-30 changes no float32 weight, so validation never improves after epoch 1
+    model = train("conv-ae", config=TrainConfig(epochs=10, patience=2, optimizer="sgd", lr=1e-30))
+    metrics = model.run.metrics
+    assert metrics["stopped_early"] is True and metrics["epochs_trained"] == 3 and metrics["best_epoch"] == 1

@@ -55,7 +55,7 @@ def _read_config(path: str | None) -> dict[str, Any]:
 @click.option("--download", is_flag=True, help="Let torchvision download the dataset (needs network).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Passes over the training data [default: 10, or ~4000 steps' worth on small data like digits].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Learning rate.")
 @click.option("--schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
               help="Learning rate over training: cosine decay to 0, or constant.")

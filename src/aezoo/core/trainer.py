@@ -38,7 +38,7 @@ def scheduled_lr(base: float, schedule: str, step: int, total: int) -> float:
 @dataclass
 class TrainConfig:
     epochs: int | None = None  # None: 10, or enough epochs for ~4000 steps on a small dataset (auto_epochs)
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 1e-3
     schedule: str = "constant"  # learning rate over training: "constant", or "cosine" decay to 0
     optimizer: str = "adam"
