@@ -70,3 +70,14 @@ def test_corruptions():
     assert ((blocked == 0).flatten(1).sum(1) == 16).all()  # one 4x4 block per image
     with pytest.raises(ValueError, match="gaussian"):
         make_corruption("fog", 0.1)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_batch_loss_is_the_mean_of_the_per_image_errors(likelihood):
+    from aezoo.core.objectives import batch_reconstruction_error
+
+    torch.manual_seed(0)
+    logits, x = torch.randn(6, 2, 5, 5), torch.rand(6, 2, 5, 5)
+    per_image = reconstruction_error(logits, x, likelihood)
+    assert per_image.shape == (6,)
+    assert batch_reconstruction_error(logits, x, likelihood).item() == pytest.approx(per_image.mean().item(), rel=1e-6)

@@ -20,6 +20,15 @@ def reconstruction_error(logits: torch.Tensor, target: torch.Tensor, likelihood:
     return per_pixel.flatten(1).sum(1)
 
 
+def batch_reconstruction_error(logits: torch.Tensor, target: torch.Tensor, likelihood: str) -> torch.Tensor:
+    """``reconstruction_error(...).mean()`` computed as one summed reduction (no per-pixel tensor kept)."""
+    if likelihood == "bernoulli":
+        return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
+    if likelihood == "gaussian":
+        return F.mse_loss(torch.sigmoid(logits), target, reduction="sum") / target.shape[0]
+    raise ValueError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
+
+
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form KL(N(mu, exp(logvar)) || N(0, I)) per image."""
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
@@ -35,7 +44,7 @@ class Reconstruction(Objective):
         self.likelihood = likelihood
 
     def forward(self, target: torch.Tensor, out: Output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        rec = reconstruction_error(out.logits, target, self.likelihood).mean()
+        rec = batch_reconstruction_error(out.logits, target, self.likelihood)
         return rec, {"reconstruction": rec}
 
 
@@ -51,6 +60,6 @@ class ELBO(Reconstruction):
     def forward(self, target: torch.Tensor, out: Output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if out.logvar is None:
             raise ValueError("ELBO needs a variational encoder that returns (mu, logvar)")
-        rec = reconstruction_error(out.logits, target, self.likelihood).mean()
-        kl = gaussian_kl(out.mu, out.logvar).mean()
+        rec = batch_reconstruction_error(out.logits, target, self.likelihood)
+        kl = gaussian_kl(out.mu, out.logvar).sum() / target.shape[0]
         return rec + self.beta * kl, {"reconstruction": rec, "kl": kl}

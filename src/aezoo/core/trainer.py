@@ -267,7 +267,8 @@ class Trainer:
                                           device=self.device, shard=(self.rank, self.world)):
                     step = state.epoch * n_batches + state.batch
                     loss, parts = self._step(x, scheduled_lr(cfg.lr, cfg.schedule, step, cfg.epochs * n_batches))
-                    value = loss.item()
+                    values = [loss.detach().float(), *(v.detach().float() for v in parts.values())]
+                    value, *part_values = torch.stack(values).tolist()  # one read of all numbers per batch
                     if not math.isfinite(value):
                         raise TrainingError(
                             f"loss became {value} in epoch {state.epoch + 1}, batch {state.batch + 1}; nothing was "
@@ -275,8 +276,8 @@ class Trainer:
                         )
                     n = len(x)
                     state.sums["loss"] = state.sums.get("loss", 0.0) + value * n
-                    for k, v in parts.items():
-                        state.sums[k] = state.sums.get(k, 0.0) + v.item() * n
+                    for k, v in zip(parts, part_values):
+                        state.sums[k] = state.sums.get(k, 0.0) + v * n
                     state.seen += n
                     state.batch += 1
                     images += n
