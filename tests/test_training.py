@@ -201,3 +201,10 @@ def test_early_stopping_after_patience_epochs_without_improvement():
     model = train("conv-ae", config=TrainConfig(epochs=10, patience=2, optimizer="sgd", lr=1e-30))
     metrics = model.run.metrics
     assert metrics["stopped_early"] is True and metrics["epochs_trained"] == 3 and metrics["best_epoch"] == 1
+
+
+def test_python_train_takes_settings_as_keywords():
+    model = aezoo.train("conv-ae", epochs=1, batch_size=32, seed=5)
+    assert model.run.config["train"]["batch_size"] == 32 and model.run.config["train"]["seed"] == 5
+    with pytest.raises(TypeError, match="unknown settings epoch"):
+        aezoo.train("conv-ae", epoch=1)

@@ -105,11 +105,22 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
 def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, download: bool = False,
           hyperparameters: dict[str, Any] | None = None, config: TrainConfig | None = None,
           name: str | None = None, registry: Registry | None = None, progress: Progress | None = None,
-          resume: str | None = None):
+          resume: str | None = None, **options: Any):
     """Train ``model`` on ``dataset``, save the run into the registry and return the trained model in eval
-    mode (its registry record is ``model.run``). ``resume`` is a checkpoint key printed when a run was
+    mode (its registry record is ``model.run``). Training settings come as ``config=TrainConfig(...)`` or as
+    keywords (``epochs=5, lr=2e-3, ...``). ``resume`` is a checkpoint key printed when a run was
     interrupted; the rest of the arguments are then read from the checkpoint."""
+    from dataclasses import fields
+
     from aezoo.registry.refs import validate_name
+
+    if options:
+        valid = [f.name for f in fields(TrainConfig)]
+        unknown = sorted(set(options) - set(valid))
+        if unknown or config is not None:
+            problem = f"unknown settings {', '.join(unknown)}" if unknown else "both config= and settings"
+            raise TypeError(f"train() got {problem}; settings are {', '.join(valid)} (or config=TrainConfig(...))")
+        config = TrainConfig(**options)
 
     registry = registry or Registry()
     state = None
