@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import (
-    dumps_json, file_entry, fsync_dir, read_metadata, read_safetensors, sha256_file, write_new,
+    dumps_json, file_entry, fsync_dir, read_metadata, read_safetensors, sha256_file, umask, write_new,
 )
 from aezoo.registry.model_card import model_card
 from aezoo.registry.record import RunRecord
@@ -105,19 +105,13 @@ def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str 
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export-tmp", dir=target.parent))
     try:
-        stage.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a shared folder gets normal permissions
+        stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; a shared folder gets normal permissions
         _write_export(stage, record, registry, samples)
         _move_into_place(stage, target)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _check_target(target: Path) -> None:

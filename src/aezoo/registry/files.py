@@ -29,11 +29,19 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def umask() -> int:
+    """The process's umask (read without changing it for longer than a moment)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then ``os.replace`` it into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp files are private; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -106,6 +114,7 @@ def write_safetensors(path: str | Path, state: Mapping[str, "torch.Tensor"], met
     # clone: safetensors refuses shared (tied) storage; contiguous CPU copies are always accepted
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     save_file(tensors, str(path), metadata=dict(metadata))
+    os.chmod(path, 0o666 & ~umask())
     with open(path, "rb") as f:
         os.fsync(f.fileno())
 

@@ -22,6 +22,7 @@ from aezoo.registry.files import (
     fsync_dir,
     read_json,
     read_safetensors,
+    umask,
     write_new,
     write_safetensors,
 )
@@ -99,6 +100,7 @@ class Registry:
         run_id = f"{model_name}-{version}"
         target = model_dir / str(version)
         stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.", dir=staging_root))
+        stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; the run folder gets normal permissions
         try:
             import aezoo
 
