@@ -144,7 +144,7 @@ def test_zoo_list_help_and_plugins_do_not_import_torch():
     code = textwrap.dedent("""
         import sys
         from aezoo.cli import main
-        for args in (["--help"], ["list"], ["plugins"], ["list", "--json"]):
+        for args in (["--help"], ["list"], ["plugins"], ["list", "--json"], ["datasets"]):
             try:
                 main(args)
             except SystemExit as e:
@@ -188,3 +188,18 @@ def test_in_process_plugin_replaces_an_installed_entry_point_of_the_same_name(tm
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_zoo_datasets_lists_builtin_and_plugin_datasets(aezoo_plugin):
+    class Data:
+        @aezoo.hookimpl
+        def register_datasets(self, register):
+            register("noise", "numpy.random:rand", "Random noise images")
+
+    aezoo_plugin(Data(), "data")
+    rows = json.loads(CliRunner().invoke(main, ["datasets", "--json"]).output)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["digits"]["plugin"] == "builtin" and by_name["npz"]["takes_path"] is True
+    assert by_name["noise"] == {"name": "noise", "summary": "Random noise images", "plugin": "data", "takes_path": False}
+    text = CliRunner().invoke(main, ["datasets"]).output
+    assert "folder:PATH" in text and "noise" in text

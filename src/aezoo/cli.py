@@ -47,6 +47,25 @@ def list_cmd(as_json: bool, pattern: str | None) -> None:
         click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}")
 
 
+@main.command("datasets")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def datasets_cmd(as_json: bool) -> None:
+    """List the registered datasets (use them with `zoo train --dataset NAME`, or NAME:PATH)."""
+    from aezoo.plugins.manager import catalog
+
+    specs = [catalog().datasets[n] for n in sorted(catalog().datasets)]
+    if as_json:
+        click.echo(json.dumps([{"name": d.name, "summary": d.summary, "plugin": d.plugin, "takes_path": d.takes_path}
+                               for d in specs], indent=2))
+        return
+    names = [d.name + (":PATH" if d.takes_path else "") for d in specs]
+    width = max([len("NAME")] + [len(n) for n in names])
+    plugin_width = max([len("PLUGIN")] + [len(d.plugin) for d in specs])
+    click.echo(f"{'NAME':<{width}}  {'PLUGIN':<{plugin_width}}  SUMMARY")
+    for name, d in zip(names, specs):
+        click.echo(f"{name:<{width}}  {d.plugin:<{plugin_width}}  {d.summary}")
+
+
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def plugins_cmd(as_json: bool) -> None:
