@@ -50,7 +50,8 @@ def _read_config(path: str | None) -> dict[str, Any]:
 @click.command("train")
 @click.argument("model", required=False)
 @click.option("--dataset", default="digits", show_default=True,
-              help="A dataset from `zoo datasets`: digits, mnist, fashion-mnist, kmnist, cifar10, npz:PATH, folder:PATH, ...")
+              help="A dataset from `zoo datasets`: digits, mnist, fashion-mnist, kmnist, cifar10, npz:PATH, "
+                   "folder:PATH, ...")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
 @click.option("--download", is_flag=True, help="Let torchvision download the dataset (needs network).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
