@@ -203,3 +203,14 @@ def test_zoo_datasets_lists_builtin_and_plugin_datasets(aezoo_plugin):
     assert by_name["noise"] == {"name": "noise", "summary": "Random noise images", "plugin": "data", "takes_path": False}
     text = CliRunner().invoke(main, ["datasets"]).output
     assert "folder:PATH" in text and "noise" in text
+
+
+def test_load_plugins_allowlist_picks_installed_plugins(tmp_path):
+    _fake_distribution(tmp_path, "aezoo-good", "good = aezoo_good", ENTRY_POINT_PLUGIN)
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    code = "import json; from aezoo.plugins.manager import catalog; print(json.dumps(sorted(catalog().plugins)))"
+    run = lambda extra: json.loads(subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**env, **extra}, check=True).stdout)
+    assert "good" in run({})
+    assert run({"AEZOO_LOAD_PLUGINS": "builtin"}) == ["builtin"]
+    assert run({"AEZOO_LOAD_PLUGINS": "good"}) == ["builtin", "good"]
