@@ -208,3 +208,10 @@ def test_python_train_takes_settings_as_keywords():
     assert model.run.config["train"]["batch_size"] == 32 and model.run.config["train"]["seed"] == 5
     with pytest.raises(TypeError, match="unknown settings epoch"):
         aezoo.train("conv-ae", epoch=1)
+
+
+def test_a_taken_run_name_is_refused_before_training():
+    train("conv-ae", config=TrainConfig(epochs=1), name="mine")
+    result = CliRunner().invoke(main, ["train", "conv-ae", "--epochs", "1", "--name", "mine"])
+    assert result.exit_code == 1 and "already used by conv-ae-1" in result.output
+    assert [r.id for r in Registry().list()] == ["conv-ae-1"] and Registry().list_checkpoints() == []

@@ -19,6 +19,8 @@ class ZooGroup(click.Group):
         except (AezooError, ValueError) as exc:  # user mistakes: bad names, values, files
             if os.environ.get("AEZOO_DEBUG"):
                 raise
+            if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone tells the user
+                ctx.exit(1)
             raise click.ClickException(str(exc)) from exc
 
 

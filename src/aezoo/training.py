@@ -138,8 +138,12 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         config = config or TrainConfig()
         config.check()
         key = f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    if name is not None:
-        validate_name(name)  # fail before training, not after
+    if name is not None and resume is None:  # fail before training, not after
+        validate_name(name)
+        taken = [r.id for r in registry.list() if r.name == name]
+        if taken:
+            raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
+                             f"(or leave it out: runs are also named by id)")
     config.device = resolve_device(config.device)
     rank, world = init_distributed(config.device)
     if world > 1:
