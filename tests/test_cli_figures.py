@@ -53,7 +53,7 @@ def test_latent_of_a_2d_model_also_writes_the_decoded_grid(home, tmp_path):
 def test_sampling_a_plain_autoencoder_says_why_it_fits_a_gaussian(home, tmp_path):
     result = zoo("sample", "mlp-ae", "--home", home, "-o", tmp_path / "s.png")  # output has stdout and stderr
     assert result.exit_code == 0
-    assert "not regularised" in result.output and "Gaussian fitted to its codes" in result.output
+    assert "does not shape its latent space" in result.output and "a Gaussian fitted to its training codes" in result.output
     vae = zoo("sample", "conv-vae", "--home", home, "-o", tmp_path / "v.png")
     assert "not regularised" not in vae.output
 

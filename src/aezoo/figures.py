@@ -177,8 +177,8 @@ def latent_grid_figure(model: Any, path: Path | str, n: int = 15, span: float = 
     z = torch.tensor(np.column_stack([gx.ravel(), gy.ravel()]), dtype=torch.float32)
     if codes is not None:
         z = codes.float().mean(0) + z * codes.float().std(0)
-    elif not model.variational:
-        raise ValueError("a plain autoencoder has no N(0, I) prior: pass codes= to place the grid")
+    elif model.sampler != "prior":
+        raise ValueError("this model's codes are not shaped by its prior: pass codes= to place the grid")
     with inference(model):
         images = model.decode(z.to(model_device(model))).cpu()
     grid = tile(images, n, pad=0)

@@ -6,9 +6,10 @@ from typing import NamedTuple
 
 import torch
 
-from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.autoencoder import SAMPLERS, AutoEncoder
 from aezoo.core.corruptions import make_corruption
 from aezoo.core.evaluator import inference, model_device, psnr_per_image
+from aezoo.core.priors import Categorical, FittedGaussian, FittedMixture, Prior
 
 DENOISE_KINDS = ("gaussian", "salt-pepper")
 INPAINT_KINDS = ("pixels", "block")
@@ -54,34 +55,64 @@ def sample_gaussian(mean: torch.Tensor, cov: torch.Tensor, n: int,
     return (mean.double() + eps @ chol.T).float()
 
 
-def sample(model: AutoEncoder, n: int, generator: torch.Generator | None = None,
-           codes: torch.Tensor | None = None) -> torch.Tensor:
-    """``n`` generated images: decoded prior draws for a VAE; for a plain AE, decoded draws from a Gaussian
-    (mean + full covariance) fitted to ``codes`` (e.g. ``encode_all(model, train_images)``)."""
-    if model.variational:
-        with inference(model):
-            return model.sample(n, generator=generator)
+def fit_sampler(model: AutoEncoder, sampler: str | None = None, codes: torch.Tensor | None = None,
+                components: int = 10, seed: int = 0) -> Prior:
+    """The distribution generation draws codes from: ``"prior"`` (the model's own), or fitted ex post to training
+    ``codes``: ``"gaussian"`` (full covariance), ``"gmm"`` (a ``components``-Gaussian mixture, pythae's GMM
+    sampler), ``"categorical"`` (per-position code frequencies of a quantised model). ``None``: the model's
+    default (``model.capabilities.sampler``)."""
+    sampler = sampler or model.sampler
+    if sampler == "prior":
+        return model.prior
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)}")
     if codes is None:
-        raise ValueError("a plain autoencoder has no prior to sample from: pass codes=encode_all(model, images) "
-                         "so that a Gaussian can be fitted to its codes")
-    z = sample_gaussian(*fit_gaussian(codes), n, generator)
+        raise ValueError(f"the {sampler!r} sampler is fitted to training codes: pass codes=encode_all(model, images)")
+    if sampler == "gaussian":
+        return FittedGaussian(codes)
+    if sampler == "gmm":
+        return FittedMixture(codes, components, seed)
+    if model.posterior.kind != "quantised":
+        raise ValueError("the 'categorical' sampler needs a quantised (VQ) model; use gaussian or gmm")
     with inference(model):
+        indices = model.posterior(codes.to(model_device(model))).indices
+    prior = Categorical(model.latent_dim, model.posterior.positions, model.posterior.codebook_size).fit(indices)
+    prior.bind(model)
+    return prior.to(model_device(model))
+
+
+def sample(model: AutoEncoder, n: int, generator: torch.Generator | None = None,
+           codes: torch.Tensor | None = None, sampler: str | None = None) -> torch.Tensor:
+    """``n`` generated images: decoded draws from ``fit_sampler(model, sampler, codes)``: the model's prior for
+    models whose training shapes it (VAEs, WAE), else a density fitted to ``codes`` (e.g.
+    ``encode_all(model, train_images)``): a Gaussian for a plain AE, a GMM for an RAE, code frequencies for VQ."""
+    if (sampler or model.sampler) != "prior" and codes is None:
+        raise ValueError(f"this model samples from a density fitted to its codes ({sampler or model.sampler}): pass "
+                         f"codes=encode_all(model, images), or sampler='prior' for its prior {model.prior.title}")
+    return decode_draws(model, fit_sampler(model, sampler, codes), n, generator)
+
+
+def decode_draws(model: AutoEncoder, prior: Prior, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` codes drawn from ``prior``, decoded."""
+    with inference(model):
+        z = prior.sample(n, generator=generator)
         return model.decode(z.to(model_device(model)))
 
 
 def sample_like(model: AutoEncoder, x: torch.Tensor, n: int, codes: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, scale: float = 0.25) -> torch.Tensor:
-    """``n`` variations of one example: decoded draws from its posterior q(z|x) for a VAE; for a plain AE,
-    its code plus Gaussian noise of ``scale`` times the per-dim std of ``codes``."""
+    """``n`` variations of one example: decoded draws from its posterior q(z|x) when that has a density; for a
+    deterministic code, the code plus Gaussian noise of ``scale`` times the per-dim std of ``codes``."""
     x = _batch(x)[:1].to(model_device(model))
     with inference(model):
-        mu, logvar = model.posterior(x)
-        if logvar is not None:
-            z = mu + _randn((n, model.latent_dim), generator, mu) * (0.5 * logvar).exp()
+        q = model.infer(x)
+        if q.has_density:
+            z = q.sample(n, generator)[:, 0]
         else:
             if codes is None:
-                raise ValueError("a plain autoencoder has no posterior: pass codes=encode_all(model, images) "
-                                 "to scale the noise around the example's code")
+                raise ValueError("a deterministic encoder has no posterior to draw from: pass "
+                                 "codes=encode_all(model, images) to scale the noise around the example's code")
+            mu = q.mean
             std = codes.detach().float().std(0).to(mu.device) if len(codes) > 1 else torch.ones_like(mu[0])
             z = mu + scale * std * _randn((n, model.latent_dim), generator, mu)
         return model.decode(z)

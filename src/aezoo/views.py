@@ -43,23 +43,24 @@ def latent(model: Any, splits: Splits, path: Path, method: str = "auto", limit: 
     out = [figures.latent_figure(codes, labels, path, method=method, class_names=splits.classes)]
     if model.latent_dim == 2:
         grid = path.with_name(path.stem + "-grid" + path.suffix)
-        out.append(figures.latent_grid_figure(model, grid, codes=None if model.variational else codes))
+        out.append(figures.latent_grid_figure(model, grid, codes=None if model.sampler == "prior" else codes))
     return out
 
 
-def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0) -> Path:
+def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0,
+            sampler: str | None = None) -> Path:
+    """Decoded draws from the model's default sampler (or ``sampler``); the title names the distribution."""
     generator = torch.Generator().manual_seed(seed)
-    codes = None if model.variational else _codes(model, splits)
-    images = generate.sample(model, n, generator=generator, codes=codes).cpu()
-    title = "Samples from the prior N(0, I)" if model.variational else \
-        "Samples from a Gaussian fitted to the codes (a plain AE has no prior)"
-    return figures.image_grid(images, path, nrow=8, title=title)
+    sampler = sampler or model.sampler
+    prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else _codes(model, splits), seed=seed)
+    images = generate.decode_draws(model, prior, n, generator).cpu()
+    return figures.image_grid(images, path, nrow=8, title=f"Samples from {prior.title}")
 
 
 def samples_like(model: Any, splits: Splits, path: Path, index: int, n: int = 10, seed: int = 0) -> Path:
     x = _image(splits, index)
     generator = torch.Generator().manual_seed(seed)
-    codes = None if model.variational else _codes(model, splits)
+    codes = None if model.capabilities.posterior_density else _codes(model, splits)
     images = generate.sample_like(model, x, n, codes=codes, generator=generator).cpu()
     return figures.rows_figure([("example", x), ("similar", images)], path)
 

@@ -45,7 +45,7 @@ def figure_command(name: str, help_text: str) -> Callable:
 @click.option("--dataset", help="Evaluate on this dataset's test split instead of the run's own.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
 @click.option("--iw-samples", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Importance samples per image for the log-likelihood estimate (variational models).")
+              help="Importance samples per image for the log-likelihood estimate (models with a posterior density).")
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
 @click.option("--no-save", is_flag=True, help="Do not write the results into the run's metrics.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -93,19 +93,28 @@ def latent_cmd(ref, output, dataset, data_dir, home, method, limit):
         click.echo(f"wrote {path}")
 
 
-@figure_command("sample", "Decoded draws from the prior N(0, I); with --like INDEX, images like test image INDEX.")
+@figure_command("sample", "Decoded draws from the model's prior, or from a density fitted to its training codes for "
+                          "models whose training does not shape the prior (--sampler); with --like INDEX, images "
+                          "like test image INDEX.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=None, help="How many [default: 64, 10 with --like].")
 @click.option("--like", "like", type=int, default=None, help="Index of a test image to draw variations of.")
+@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "categorical"]), default=None,
+              help="What to draw codes from: the model's prior, or a Gaussian / Gaussian mixture / per-position "
+                   "categorical (VQ) fitted to its training codes [default: the model's own choice].")
 @click.option("--seed", type=int, default=0, show_default=True)
-def sample_cmd(ref, output, dataset, data_dir, home, count, like, seed):
+def sample_cmd(ref, output, dataset, data_dir, home, count, like, sampler, seed):
     from aezoo import views
 
     model, splits = _open(ref, home, dataset, data_dir)
-    if not model.variational:
-        click.echo(f"note: {model.run.model} is a plain autoencoder: its latent space is not regularised towards "
-                   "N(0, I), so samples come from a Gaussian fitted to its codes instead", err=True)
     if like is None:
-        path = views.samples(model, splits, _out(output, model, "samples"), n=count or 64, seed=seed)
+        chosen = sampler or model.sampler
+        if chosen != "prior" and sampler is None:
+            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "categorical": "per-position code frequencies"}
+            click.echo(f"note: {model.run.model}'s training does not shape its latent space towards a prior, so samples "
+                       f"come from {names[chosen]} fitted to its training codes (--sampler prior draws from "
+                       f"{model.prior.title} anyway)", err=True)
+        suffix = "samples" if sampler is None else f"samples-{sampler}"
+        path = views.samples(model, splits, _out(output, model, suffix), n=count or 64, seed=seed, sampler=sampler)
     else:
         path = views.samples_like(model, splits, _out(output, model, f"like-{like}"), like, n=count or 10, seed=seed)
     click.echo(f"wrote {path}")

@@ -1,67 +1,159 @@
-"""The AutoEncoder: one Encoder, one Decoder and one Objective, with an optional training-time corruption."""
+"""The AutoEncoder: an Encoder, a posterior q(z|x), a Decoder, a prior p(z), a likelihood p(x|z) and an
+Objective, with an optional training-time corruption and optional auxiliary networks (a discriminator) that
+train with their own optimiser. Training, evaluation, sampling and figures all read these same parts."""
 from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from aezoo.core.interfaces import Decoder, Encoder, Objective, Output
+from aezoo.core.interfaces import DONE, Batch, Decoder, Encoder, Objective, Output, Step
+from aezoo.core.likelihoods import Likelihood, make_likelihood
+from aezoo.core.posteriors import GaussianPosterior, PointPosterior, Posterior
+from aezoo.core.priors import Prior, StandardNormal
+
+SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
 
 
-def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Draw z ~ N(mu, exp(logvar)) differentiably: the one place aezoo samples a posterior."""
-    return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can do, read by evaluation, sampling and figures instead of guessing from its family."""
+
+    posterior: str  # "gaussian", "point" or "quantised"
+    posterior_density: bool  # q(z|x) has a density: ELBO, KL and importance-weighted bounds are defined
+    prior_density: bool  # p(z) has a density
+    prior_title: str  # "the prior N(0, I)", "the VampPrior (50 pseudo-inputs)", ...
+    sampler: str  # what `zoo sample` draws from by default: "prior", or an ex-post fit to training codes
+    corruption: tuple[str, float] | None  # the training-time corruption (denoising, inpainting)
+    aux: tuple[str, ...]  # auxiliary networks with their own optimiser
+
+    @property
+    def likelihood_bound(self) -> bool:
+        """The model defines -ELBO and IW-NLL on its own terms."""
+        return self.posterior_density and self.prior_density
+
+
+def _is_legacy(objective: Objective) -> bool:
+    """Plugin API 1 objectives are called ``objective(target, out)``; API 2 ones ``objective(model, batch, step)``."""
+    return len(inspect.signature(objective.forward).parameters) == 2
 
 
 class AutoEncoder(nn.Module):
-    """An autoencoder built from parts. ``corruption`` (if any) is applied to inputs while training only;
-    the objective always compares against the clean batch (denoising, inpainting)."""
+    """An autoencoder built from parts. ``corruption`` (if any) is applied to inputs while training only; the
+    objective compares against the clean batch. ``sampler`` names what generation draws from by default:
+    ``"prior"`` (the model's prior is what training pulled the codes towards) or an ex-post fit to training codes
+    (``"gaussian"``, ``"gmm"``, ``"categorical"``). ``aux`` networks (e.g. ``{"discriminator": net}``) get their
+    own optimiser, configured by ``aux_optimizers`` (e.g. ``{"discriminator": {"lr": 1e-4}}``)."""
 
-    def __init__(self, encoder: Encoder, decoder: Decoder, objective: Objective,
-                 input_shape: tuple[int, int, int], corruption: nn.Module | None = None):
+    def __init__(self, encoder: Encoder, decoder: Decoder, objective: Objective, input_shape: tuple[int, int, int],
+                 *, posterior: Posterior | None = None, prior: Prior | None = None,
+                 likelihood: Likelihood | str | None = None, corruption: nn.Module | None = None,
+                 aux: Mapping[str, nn.Module] | None = None, aux_optimizers: Mapping[str, dict] | None = None,
+                 sampler: str | None = None):
         super().__init__()
-        self.encoder, self.decoder, self.objective = encoder, decoder, objective
-        self.corruption = corruption
         self.input_shape = tuple(int(d) for d in input_shape)
         self.latent_dim = int(encoder.latent_dim)
+        if posterior is None:  # plugin API 1: the encoder said whether it is variational
+            posterior = (GaussianPosterior if getattr(encoder, "variational", False) else PointPosterior)(self.latent_dim)
+        if likelihood is None:  # plugin API 1: the objective named its likelihood
+            likelihood = getattr(objective, "likelihood", None) or "bernoulli"
+        self.encoder, self.posterior, self.decoder = encoder, posterior, decoder
+        self.prior = prior if prior is not None else StandardNormal(self.latent_dim)
+        self.likelihood = make_likelihood(likelihood, self.input_shape)
+        self.objective, self.corruption = objective, corruption
+        self.aux = nn.ModuleDict(dict(aux or {}))
+        self.aux_optimizers = {name: dict((aux_optimizers or {}).get(name, {})) for name in self.aux}
+        self.sampler = sampler or ("prior" if posterior.has_density else "gaussian")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
+        self._legacy_objective = _is_legacy(objective)
+        for part in (self.prior, self.posterior, self.objective):
+            if hasattr(part, "bind"):
+                part.bind(self)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        c = self.corruption
+        corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
+        return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
+                            self.prior.title, self.sampler, corruption, tuple(self.aux))
 
     @property
     def variational(self) -> bool:
-        return bool(getattr(self.encoder, "variational", False))
+        """Kept for plugin API 1 code: the posterior has a density."""
+        return bool(self.posterior.has_density)
 
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(mu, logvar)`` of q(z|x); ``logvar`` is None for a deterministic encoder."""
-        h = self.encoder(x)
-        return (h[0], h[1]) if isinstance(h, tuple) else (h, None)
+    # --- the training path (with gradients) ---
+    def infer(self, x: torch.Tensor) -> Any:
+        """q(z|x) for a batch: a GaussianQ, PointQ or QuantisedQ."""
+        return self.posterior(self.encoder(x))
 
+    def forward(self, x: torch.Tensor) -> Output:
+        q = self.infer(x)
+        z = q.sample()
+        return Output(logits=self.decoder(z), z=z, q=q)
+
+    def loss(self, x: torch.Tensor, step: Step | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The objective on a clean batch ``x``; the input is corrupted first when training."""
+        inputs = self.corruption(x) if (self.training and self.corruption is not None) else x
+        if self._legacy_objective:
+            return self.objective(x, self(inputs))
+        return self.objective(self, Batch(x, inputs), step if step is not None else DONE)
+
+    def after_step(self, step: Step) -> None:
+        """Called by the Trainer after each optimiser step; parts with an ``after_step`` hook act here
+        (e.g. restarting dead VQ codes)."""
+        for part in (self.posterior, self.prior, self.objective):
+            hook = getattr(part, "after_step", None)
+            if hook is not None:
+                hook(self, step)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimiser: ``"model"`` (everything but the aux networks) and one per aux network."""
+        aux_ids = {id(p) for p in self.aux.parameters()}
+        groups = {"model": [p for p in self.parameters() if id(p) not in aux_ids]}
+        groups.update({name: list(net.parameters()) for name, net in self.aux.items()})
+        return groups
+
+    def eval_metrics(self, x: torch.Tensor, q: Any) -> dict[str, torch.Tensor]:
+        """Family-specific metrics of one evaluation batch (means over it), from parts with an
+        ``eval_metrics(model, x, q)`` method (e.g. codebook perplexity, MMD to the prior)."""
+        out: dict[str, torch.Tensor] = {}
+        for part in (self.posterior, self.prior, self.objective):
+            fn = getattr(part, "eval_metrics", None)
+            if fn is not None:
+                out.update(fn(self, x, q))
+        return out
+
+    # --- inference (no gradients; plain tensors) ---
+    @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code of ``x``: the posterior mean for variational models."""
-        return self.posterior(x)[0]
+        """The code of ``x``: the posterior mean (the quantised code for VQ models)."""
+        return self.infer(x).mean.detach()
 
+    @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] decoded from codes."""
-        return torch.sigmoid(self.decoder(z))
+        return self.likelihood.mean(self.decoder(z))
 
+    @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode ``n`` draws from the prior N(0, I); only meaningful for variational models."""
-        if not self.variational:
+        """Decode ``n`` draws from the model's prior (``capabilities.prior_title``). For models whose training
+        does not shape the prior (``capabilities.sampler != "prior"``) use ``aezoo.generate.sample``, which fits
+        a density to the training codes."""
+        if self.sampler != "prior":
             raise ValueError(
-                "a plain autoencoder's latent space is not regularised towards N(0, I), so prior samples are "
-                "not meaningful; use aezoo.generate.sample(model, n, codes=...) to sample from a Gaussian fitted "
-                "to its codes"
+                f"this model's training does not pull its codes towards {self.prior.title}, so prior samples are not "
+                f"meaningful; use aezoo.generate.sample(model, n, codes=...), which draws from a density fitted to "
+                f"its training codes (sampler {self.sampler!r})"
             )
+        z = self.prior.sample(n, generator=generator)
         p = next(self.parameters())
-        z = torch.randn(n, self.latent_dim, generator=generator, device=p.device if generator is None else "cpu")
         return self.decode(z.to(p.device, p.dtype))
-
-    def forward(self, x: torch.Tensor) -> Output:
-        mu, logvar = self.posterior(x)
-        z = mu if logvar is None else reparameterise(mu, logvar)
-        return Output(logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
-
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The objective on a clean batch ``x``; the input is corrupted first when training."""
-        inputs = self.corruption(x) if (self.training and self.corruption is not None) else x
-        return self.objective(x, self(inputs))

@@ -70,4 +70,6 @@ def make_corruption(kind: str, level: float) -> nn.Module:
     """Build a corruption by name: ``gaussian`` (std), ``salt-pepper`` (fraction), ``pixels`` (p), ``block`` (size)."""
     if kind not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {kind!r}; expected one of {', '.join(CORRUPTIONS)}")
-    return CORRUPTIONS[kind](level)
+    corruption = CORRUPTIONS[kind](level)
+    corruption.kind, corruption.level = kind, float(level)  # read by commands that show the corruption
+    return corruption

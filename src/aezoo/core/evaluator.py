@@ -1,22 +1,27 @@
-"""Evaluation of a trained autoencoder on a dataset: reconstruction, likelihood bounds, latent usage, probes.
+"""Evaluation of a trained autoencoder on a dataset with the model's own posterior, prior and likelihood.
 
 Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; nats are natural-log units):
 
-- ``n_images``, ``input_shape``, ``latent_dim``, ``variational``
+- ``n_images``, ``input_shape``, ``latent_dim``; ``posterior`` (gaussian, point, quantised), ``prior`` (which
+  distribution), ``likelihood`` (bernoulli, gaussian), ``binarize`` (how pixels were binarised, if at all)
 - ``bce``: binary cross-entropy of the reconstruction (decoded posterior mean) against the input, summed over
   pixels, mean over images (nats per image). ``mse``: squared error summed over pixels, mean over images.
 - ``psnr``: mean over images of ``10 log10(1 / mse_i)`` where ``mse_i`` is the per-pixel mean squared error of
   image ``i`` with pixel values in [0, 1]; an exact reconstruction counts as ``PSNR_CAP`` dB.
-- variational models only: ``kl`` (closed-form KL(q(z|x) || N(0, I)), mean per image), ``neg_elbo``
-  (Bernoulli reconstruction term from ``elbo_samples`` posterior draws + ``kl``, nats per image),
-  ``iw_nll`` (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, Bernoulli likelihood,
-  nats per image; an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1),
-  ``iw_samples``.
+- ``rec_nll``: -log p(x|z) at the posterior mean under the model's likelihood (nats per image).
+- where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)), closed form where it
+  exists, else Monte-Carlo from ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
+  (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
+  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. For a quantised code with a categorical
+  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
+- ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
+- family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
 - ``active_units``: number of latent dims whose posterior mean (the code, for a plain AE, whose scale is
   arbitrary) varies over the dataset by more than ``active_threshold``; ``latent_variances``: those variances.
 - ``probe_accuracy``, ``probe_train_size``: logistic regression on training codes -> accuracy on these codes
   (only when both splits have labels and a training split was given).
-- ``compression_ratio`` = ``input_bytes`` (C*H*W, uint8) / ``latent_bytes`` (latent_dim float32 = 4 bytes each).
+- ``compression_ratio`` = ``input_bits`` (8 per pixel and channel) / ``code_bits`` (the posterior's code size:
+  32 per float dimension, log2(codebook size) per quantised position).
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from aezoo.core.autoencoder import AutoEncoder
-from aezoo.core.objectives import gaussian_kl
+from aezoo.core.objectives import kl_to_prior
+from aezoo.core.priors import Categorical
 from aezoo.data.splits import Split
 
 PSNR_CAP = 100.0  # dB given to an image reconstructed exactly (mse 0)
@@ -73,11 +79,22 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor | None = None, logvar: torch.Te
     return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
 
 
-def compression_ratio(input_shape: tuple[int, int, int], latent_dim: int) -> dict[str, float]:
-    """Bytes of a uint8 image over bytes of its float32 code."""
-    input_bytes = int(np.prod(input_shape))
-    latent_bytes = 4 * int(latent_dim)
-    return {"input_bytes": input_bytes, "latent_bytes": latent_bytes, "compression_ratio": input_bytes / latent_bytes}
+def compression_ratio(input_shape: tuple[int, int, int], code_bits: float) -> dict[str, float]:
+    """Bits of a uint8 image over bits of its code."""
+    input_bits = 8 * int(np.prod(input_shape))
+    return {"input_bits": input_bits, "code_bits": float(code_bits), "compression_ratio": input_bits / code_bits}
+
+
+def binarize(x: torch.Tensor, how: str, generator: torch.Generator) -> torch.Tensor:
+    """Pixels in [0, 1] as 0/1: ``dynamic`` (a seeded Bernoulli draw per pixel, as Burda et al. 2015), ``static``
+    (thresholded at 0.5), ``none`` (unchanged)."""
+    if how == "none":
+        return x
+    if how == "dynamic":
+        return torch.bernoulli(x.cpu().float(), generator=generator).to(x.device, x.dtype)
+    if how == "static":
+        return (x > 0.5).to(x.dtype)
+    raise ValueError(f"unknown binarization {how!r}; expected dynamic, static or none")
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> dict[str, Any]:
@@ -102,6 +119,22 @@ def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
     return {"probe_accuracy": float(probe.score(test_codes, test_labels)), "probe_train_size": int(len(train_codes))}
 
 
+NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"
+NO_PRIOR_DENSITY = "the prior has no density"
+ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELBO"
+
+
+def not_applicable(model: AutoEncoder) -> dict[str, str]:
+    """The likelihood metrics a model does not define, each with the reason."""
+    caps = model.capabilities
+    if caps.likelihood_bound:
+        return {}
+    if caps.posterior == "quantised" and isinstance(model.prior, Categorical):
+        return {"iw_nll": ONE_HOT}
+    reason = NO_POSTERIOR_DENSITY if not caps.posterior_density else NO_PRIOR_DENSITY
+    return {k: reason for k in ("kl", "neg_elbo", "iw_nll")}
+
+
 @dataclass
 class Evaluator:
     """Computes the metrics listed in the module docstring; stochastic parts are seeded by ``seed``."""
@@ -112,6 +145,7 @@ class Evaluator:
     elbo_samples: int = 1
     active_threshold: float = 0.01
     probe_max_train: int = 10_000
+    binarize: str = "none"  # "dynamic", "static" or "none": applied to the data for Bernoulli models
     seed: int = 0
 
     def evaluate(self, model: AutoEncoder, data: Split | torch.Tensor,
@@ -119,30 +153,48 @@ class Evaluator:
         """All metrics of ``model`` on ``data``; ``train`` (with labels) enables the linear probe."""
         data = as_split(data)
         generator = torch.Generator().manual_seed(self.seed)
+        caps = model.capabilities
+        skip = not_applicable(model)
+        how = self.binarize if model.likelihood.name == "bernoulli" else "none"
         result: dict[str, Any] = {"n_images": len(data), "input_shape": list(model.input_shape),
-                                  "latent_dim": model.latent_dim, "variational": model.variational}
-        sums = {"bce": 0.0, "mse": 0.0, "psnr": 0.0, "kl": 0.0, "neg_elbo": 0.0, "iw_nll": 0.0}
+                                  "latent_dim": model.latent_dim, "posterior": caps.posterior,
+                                  "prior": caps.prior_title, "likelihood": model.likelihood.name, "binarize": how}
+        sums: dict[str, float] = {}
         means = []
         device = model_device(model)
+
+        def add(name: str, values: torch.Tensor) -> None:
+            sums[name] = sums.get(name, 0.0) + float(values.double().sum())
+
         with inference(model):
             for x, _ in data.batches(self.batch_size, device=device):
-                mu, logvar = model.posterior(x)
-                means.append(mu.cpu())
-                logits = model.decoder(mu)
-                recon = torch.sigmoid(logits)
-                sums["bce"] += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).sum().item()
-                sums["mse"] += (recon - x).pow(2).flatten(1).sum(1).sum().item()
-                sums["psnr"] += psnr_per_image(recon, x).sum().item()
-                if logvar is not None:
-                    kl = gaussian_kl(mu, logvar)
-                    sums["kl"] += kl.sum().item()
-                    sums["neg_elbo"] += (self._expected_bce(model, x, mu, logvar, generator) + kl).sum().item()
-                    sums["iw_nll"] += -self._iw_log_likelihood(model, x, mu, logvar, generator).sum().item()
+                x = binarize(x, how, generator)
+                q = model.infer(x)
+                means.append(q.mean.float().cpu())
+                logits = model.decoder(q.mean)
+                recon = model.likelihood.mean(logits)
+                add("bce", F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
+                add("mse", (recon - x).pow(2).flatten(1).sum(1))
+                add("psnr", psnr_per_image(recon, x))
+                add("rec_nll", -model.likelihood.log_prob(logits, x))
+                if caps.likelihood_bound:
+                    z = q.sample(self.elbo_samples, generator)  # (k, B, D)
+                    kl = kl_to_prior(q, model.prior, z)
+                    add("kl", kl)
+                    add("neg_elbo", self._expected_nll(model, x, z) + kl)
+                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
+                elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
+                    kl = -model.prior.log_mass(q.indices)
+                    add("kl", kl)
+                    add("neg_elbo", -model.likelihood.log_prob(logits, x) + kl)
+                for k, v in model.eval_metrics(x, q).items():
+                    add(k, v.detach().reshape(1) * len(x))
         n = max(len(data), 1)
-        keys = ("bce", "mse", "psnr") + (("kl", "neg_elbo", "iw_nll") if model.variational else ())
-        result.update({k: sums[k] / n for k in keys})
-        if model.variational:
+        result.update({k: v / n for k, v in sums.items()})
+        if "iw_nll" in result:
             result["iw_samples"] = int(self.iw_samples)
+        if skip:
+            result["not_applicable"] = skip
         codes = torch.cat(means) if means else torch.zeros(0, model.latent_dim)
         result.update(active_units(codes, self.active_threshold))
         if train is not None and train.labels is not None and data.labels is not None:
@@ -153,7 +205,7 @@ class Evaluator:
             train_codes = self.codes(model, train)
             result.update(linear_probe(train_codes.numpy(), train.labels.numpy(), codes.numpy(),
                                        data.labels.numpy(), self.probe_max_train, self.seed))
-        result.update(compression_ratio(model.input_shape, model.latent_dim))
+        result.update(compression_ratio(model.input_shape, model.posterior.code_bits()))
         return result
 
     def codes(self, model: AutoEncoder, data: Split | torch.Tensor, limit: int | None = None) -> torch.Tensor:
@@ -164,24 +216,16 @@ class Evaluator:
         out = []
         with inference(model):
             for x, _ in data.batches(self.batch_size, device=model_device(model)):
-                out.append(model.encode(x).cpu())
+                out.append(model.encode(x).float().cpu())
         return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
 
-    def _draw(self, mu: torch.Tensor, logvar: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-        """``k`` posterior draws per image, shaped (k, B, D)."""
-        eps = torch.randn((k, *mu.shape), generator=generator).to(mu.device, mu.dtype)
-        return mu + eps * (0.5 * logvar).exp()
+    def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D)."""
+        k = z.shape[0]
+        logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
+        return -model.likelihood.log_prob(logits, x).mean(0)
 
-    def _expected_bce(self, model: AutoEncoder, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-                      generator: torch.Generator) -> torch.Tensor:
-        """Monte-Carlo E_q[-log p(x|z)] (Bernoulli) per image from ``elbo_samples`` draws."""
-        z = self._draw(mu, logvar, self.elbo_samples, generator)
-        logits = model.decoder(z.flatten(0, 1))
-        target = x.expand(self.elbo_samples, *x.shape).flatten(0, 1)
-        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
-        return bce.view(self.elbo_samples, -1).mean(0)
-
-    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any,
                            generator: torch.Generator) -> torch.Tensor:
         """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, decoding in chunks of samples."""
         k_total = int(self.iw_samples)
@@ -191,12 +235,11 @@ class Evaluator:
         log_w = []
         for start in range(0, k_total, per_chunk):
             k = min(per_chunk, k_total - start)
-            z = self._draw(mu, logvar, k, generator)  # (k, B, D)
-            logits = model.decoder(z.flatten(0, 1))
-            target = x.expand(k, *x.shape).flatten(0, 1)
-            log_px = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
-            log_w.append(log_px.view(k, -1) + log_normal(z) - log_normal(z, mu, logvar))
-        return torch.logsumexp(torch.cat(log_w), 0) - math.log(k_total)
+            z = q.sample(k, generator)  # (k, B, D)
+            logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
+            log_w.append(model.likelihood.log_prob(logits, x) + model.prior.log_prob(z) - q.log_prob(z))
+        log_w = torch.cat(log_w)
+        return torch.logsumexp(log_w, 0) - math.log(k_total)
 
 
 def evaluate(model: AutoEncoder, data: Split | torch.Tensor, train: Split | None = None,

@@ -1,43 +1,91 @@
-"""The three parts every autoencoder is made of: an Encoder, a Decoder and an Objective."""
+"""The parts an autoencoder is assembled from that a family writes itself: an Encoder, a Decoder and an
+Objective, plus the small records passed between them (Output, Batch, Step)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+if TYPE_CHECKING:
+    from aezoo.core.autoencoder import AutoEncoder
+
 
 @dataclass
 class Output:
-    """What a forward pass produces. ``logvar`` is ``None`` for deterministic encoders."""
+    """One forward pass: the posterior q(z|x), one code ``z`` drawn from it, and the decoder's ``logits``."""
 
-    logits: torch.Tensor  # decoder output before the sigmoid, shaped like the input
-    z: torch.Tensor  # the latent code that was decoded
-    mu: torch.Tensor  # the code (AE) or the posterior mean (VAE)
-    logvar: torch.Tensor | None = None
+    logits: torch.Tensor  # decoder output, shaped like the input; the likelihood's mean gives pixel values
+    z: torch.Tensor  # the code that was decoded
+    q: Any  # a GaussianQ, PointQ or QuantisedQ (aezoo.core.posteriors)
+
+    @property
+    def mu(self) -> torch.Tensor:
+        """The posterior mean (the code, for a deterministic encoder)."""
+        return self.q.mean
+
+    @property
+    def logvar(self) -> torch.Tensor | None:
+        return getattr(self.q, "logvar", None)
+
+
+@dataclass
+class Batch:
+    """A training or validation batch: the clean images ``x`` (the target) and what the encoder sees
+    (``inputs``: a corrupted copy when training a denoising or inpainting model, else ``x`` itself)."""
+
+    x: torch.Tensor
+    inputs: torch.Tensor
+
+
+@dataclass
+class Step:
+    """Where training stands, for schedules such as KL warm-up: optimiser steps done, of ``total``."""
+
+    step: int = 0
+    epoch: int = 0
+    total: int = 1
+
+    def ramp(self, steps: int) -> float:
+        """0 -> 1 linearly over the first ``steps`` steps (1 when ``steps`` is 0, and outside training)."""
+        return 1.0 if steps <= 0 else min(1.0, self.step / steps)
+
+
+DONE = Step(step=1 << 62, total=1 << 62)  # outside training: every schedule has finished
 
 
 class Encoder(nn.Module, ABC):
-    """Maps a batch (N, C, H, W) to a code (N, latent_dim), or for a variational encoder to the
-    parameters ``(mu, logvar)`` of a diagonal Gaussian, each (N, latent_dim)."""
+    """Maps a batch (N, C, H, W) to what the model's posterior takes: a code (N, latent_dim), or for a Gaussian
+    posterior the pair ``(mu, logvar)``, each (N, latent_dim)."""
 
     latent_dim: int
-    variational: bool = False
 
     @abstractmethod
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
 
 
 class Decoder(nn.Module, ABC):
-    """Maps codes (N, latent_dim) to reconstruction logits (N, C, H, W); ``sigmoid`` gives pixel values."""
+    """Maps codes (N, latent_dim) to logits (N, C, H, W); the model's likelihood turns them into images."""
 
     @abstractmethod
     def forward(self, z: torch.Tensor) -> torch.Tensor: ...
 
 
 class Objective(nn.Module, ABC):
-    """Turns a clean target batch and a model Output into a scalar loss (mean per image) and its named parts."""
+    """The training loss of a family. ``forward(model, batch, step)`` returns ``(loss, parts)``: the scalar the
+    model minimises (mean per image) and its named parts for the logs.
+
+    - ``diagnostics``: names of parts that are measurements, not loss terms (plots keep them off the loss axis).
+    - ``aux_losses``: names of parts that train an auxiliary network with its own optimiser (a discriminator):
+      the Trainer adds them to the loss it back-propagates; they must not reach the model's own parameters
+      (compute them on detached codes) and the model's loss must not reach theirs (``aezoo.core.objectives.frozen``).
+    """
+
+    diagnostics: tuple[str, ...] = ()
+    aux_losses: tuple[str, ...] = ()
 
     @abstractmethod
-    def forward(self, target: torch.Tensor, out: Output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+    def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ...

@@ -1,65 +1,94 @@
-"""Reconstruction losses and the (beta-)ELBO, all as mean over the batch of per-image sums (nats)."""
+"""Objectives: the training losses, as mean over the batch of per-image sums (nats), computed from the model's
+own posterior, prior and likelihood; and the estimators they share with evaluation (KL, MMD)."""
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING, Any
+
 import torch
-import torch.nn.functional as F
+from torch import nn
 
-from aezoo.core.interfaces import Objective, Output
+from aezoo.core.interfaces import Batch, Objective, Step
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def reconstruction_error(logits: torch.Tensor, target: torch.Tensor, likelihood: str) -> torch.Tensor:
-    """Per-image negative log-likelihood up to a constant: BCE for ``bernoulli``, squared error for ``gaussian``."""
-    if likelihood == "bernoulli":
-        per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    elif likelihood == "gaussian":
-        per_pixel = (torch.sigmoid(logits) - target).pow(2)
-    else:
-        raise ValueError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
-    return per_pixel.flatten(1).sum(1)
-
-
-def batch_reconstruction_error(logits: torch.Tensor, target: torch.Tensor, likelihood: str) -> torch.Tensor:
-    """``reconstruction_error(...).mean()`` computed as one summed reduction (no per-pixel tensor kept)."""
-    if likelihood == "bernoulli":
-        return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
-    if likelihood == "gaussian":
-        return F.mse_loss(torch.sigmoid(logits), target, reduction="sum") / target.shape[0]
-    raise ValueError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
+if TYPE_CHECKING:
+    from aezoo.core.autoencoder import AutoEncoder
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form KL(N(mu, exp(logvar)) || N(0, I)) per image."""
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+
+
+def kl_to_prior(q: Any, prior: Any, z: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(q(z|x) || p(z)) per image: in closed form where torch.distributions registers one (Gaussian vs
+    standard normal), else the Monte-Carlo estimate log q(z) - log p(z) averaged over the draws ``z``
+    ((N, D) or (k, N, D)), which must come from q."""
+    target = prior.distribution()
+    if target is not None and hasattr(q, "distribution"):
+        try:
+            return torch.distributions.kl_divergence(q.distribution(), target)
+        except NotImplementedError:
+            pass
+    if z is None:
+        z = q.sample()
+    log_ratio = q.log_prob(z) - prior.log_prob(z)
+    return log_ratio.mean(0) if z.dim() == 3 else log_ratio
+
+
+def iw_bound(log_px: torch.Tensor, log_pz: torch.Tensor, log_qz: torch.Tensor) -> torch.Tensor:
+    """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, from (K, N) terms: the IWAE bound (K=1: the ELBO)."""
+    return torch.logsumexp(log_px + log_pz - log_qz, 0) - math.log(log_px.shape[0])
+
+
+def imq_mmd(a: torch.Tensor, b: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Unbiased MMD^2 between samples ``a`` and ``b`` (each (N, D)) with the inverse multiquadric kernel summed
+    over the scales of WAE (Tolstikhin et al. 2018): k(x, y) = C / (C + |x - y|^2), C = 2 D s for s in 0.1..10."""
+    n, d = a.shape
+    total = a.new_zeros(())
+    aa, bb, ab = torch.cdist(a, a).pow(2), torch.cdist(b, b).pow(2), torch.cdist(a, b).pow(2)
+    off = 1.0 - torch.eye(n, device=a.device, dtype=a.dtype)
+    for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
+        c = 2.0 * d * scale * s
+        total = total + ((c / (c + aa)) * off).sum() / (n * (n - 1)) + ((c / (c + bb)) * off).sum() / (n * (n - 1)) \
+            - 2 * (c / (c + ab)).mean()
+    return total
+
+
+def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """``module(*inputs)`` with its parameters detached: gradients reach the inputs, not the module (a
+    discriminator's verdict used in the model's loss must not train the discriminator)."""
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    return torch.func.functional_call(module, params, inputs)
 
 
 class Reconstruction(Objective):
-    """Plain autoencoder loss: reconstruction error only."""
+    """Plain autoencoder loss: -log p(x|z) of the clean target under the model's likelihood."""
 
-    def __init__(self, likelihood: str = "bernoulli"):
+    def __init__(self, likelihood: str | None = None):
         super().__init__()
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"unknown likelihood {likelihood!r}; expected one of {', '.join(LIKELIHOODS)}")
-        self.likelihood = likelihood
+        self.likelihood = likelihood  # plugin API 1 named the likelihood here; API 2 models carry their own
 
-    def forward(self, target: torch.Tensor, out: Output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        rec = batch_reconstruction_error(out.logits, target, self.likelihood)
+    def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = model(batch.inputs)
+        rec = model.likelihood.nll(out.logits, batch.x)
         return rec, {"reconstruction": rec}
 
 
 class ELBO(Reconstruction):
-    """Negative evidence lower bound with a ``beta`` weight on the KL term (beta=1: the VAE)."""
+    """Negative evidence lower bound with a ``beta`` weight on KL(q(z|x) || p(z)) (beta=1: the VAE), the weight
+    ramped up from 0 over the first ``warmup`` optimiser steps (KL warm-up). The KL is in closed form against a
+    standard normal, else a Monte-Carlo estimate on the decoded draw (VampPrior)."""
 
-    def __init__(self, likelihood: str = "bernoulli", beta: float = 1.0):
+    def __init__(self, likelihood: str | None = None, beta: float = 1.0, warmup: int = 0):
         super().__init__(likelihood)
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        self.beta = float(beta)
+        if not (beta >= 0 and math.isfinite(beta)):
+            raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+        if warmup < 0:
+            raise ValueError(f"warmup must be >= 0 steps, got {warmup}")
+        self.beta, self.warmup = float(beta), int(warmup)
 
-    def forward(self, target: torch.Tensor, out: Output) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if out.logvar is None:
-            raise ValueError("ELBO needs a variational encoder that returns (mu, logvar)")
-        rec = batch_reconstruction_error(out.logits, target, self.likelihood)
-        kl = gaussian_kl(out.mu, out.logvar).sum() / target.shape[0]
-        return rec + self.beta * kl, {"reconstruction": rec, "kl": kl}
+    def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = model(batch.inputs)
+        rec = model.likelihood.nll(out.logits, batch.x)
+        kl = kl_to_prior(out.q, model.prior, out.z).mean()
+        return rec + self.beta * step.ramp(self.warmup) * kl, {"reconstruction": rec, "kl": kl}

@@ -18,6 +18,7 @@ import torch.distributed as dist
 from torch import nn
 
 from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.interfaces import Step
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 
@@ -137,8 +138,8 @@ class _LossOf(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.model.loss(x)
+    def forward(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.model.loss(x, step)
 
 
 def _check_precision(precision: str, device: torch.device) -> None:
@@ -147,6 +148,23 @@ def _check_precision(precision: str, device: torch.device) -> None:
         raise ValueError("fp16 mixed precision needs a GPU; on the CPU use --precision bf16 or fp32")
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ValueError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; use --precision fp16")
+
+
+def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """One optimiser per parameter group: ``config.optimizer`` at ``config.lr`` for the model; an aux network's
+    ``model.aux_optimizers[name]`` settings (``optimizer``, ``lr``, and that optimiser's keywords) for its own."""
+    out = {}
+    for name, params in model.parameter_groups().items():
+        settings = dict(getattr(model, "aux_optimizers", {}).get(name, {}))
+        kind, lr = settings.pop("optimizer", config.optimizer), float(settings.pop("lr", config.lr))
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {kind!r} for {name}; choose one of {', '.join(OPTIMIZERS)}")
+        if params:
+            opt = OPTIMIZERS[kind](params, lr=lr, **settings)
+            for group in opt.param_groups:
+                group["base_lr"] = lr
+            out[name] = opt
+    return out
 
 
 def world() -> tuple[int, int]:
@@ -180,15 +198,14 @@ class Trainer:
             self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
         if self.rank != 0:
             self.on_checkpoint, self.progress = (lambda state: None), Progress()
-        opt_cls = OPTIMIZERS[config.optimizer]
-        self.optimizer = opt_cls(self.model.parameters(), lr=config.lr)
+        self.optimizers = make_optimizers(self.model, config)
         dtype = PRECISIONS[config.precision]
         self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
 
     def _snapshot(self, state: TrainState) -> TrainState:
         state.model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        state.optimizer = copy.deepcopy(self.optimizer.state_dict())
+        state.optimizer = {name: copy.deepcopy(opt.state_dict()) for name, opt in self.optimizers.items()}
         state.rng_state = torch.get_rng_state()
         return state
 
@@ -203,19 +220,31 @@ class Trainer:
         self.model.train()
         return {k: v / len(split) for k, v in sums.items()}
 
-    def _step(self, x: torch.Tensor, lr: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The model's own optimiser (aux networks such as a discriminator have theirs in ``optimizers``)."""
+        return self.optimizers["model"]
+
+    def _step(self, x: torch.Tensor, step: Step, factor: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimiser step of every optimiser; ``factor`` scales each one's base learning rate (schedule)."""
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = group["base_lr"] * factor
         with self.autocast():
-            loss, parts = self.step_module(x)
-        self.optimizer.zero_grad(set_to_none=True)
+            loss, parts = self.step_module(x, step)
+        total = loss + sum(parts[name] for name in self.model.objective.aux_losses) if self.model.aux else loss
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
+            self.scaler.scale(total).backward()
+            for opt in self.optimizers.values():
+                self.scaler.step(opt)
             self.scaler.update()
         else:
-            loss.backward()
-            self.optimizer.step()
+            total.backward()
+            for opt in self.optimizers.values():
+                opt.step()
+        self.model.after_step(step)
         return loss, parts
 
     def _any(self, flag: bool) -> bool:
@@ -252,7 +281,8 @@ class Trainer:
             state = TrainState()
         else:
             self.model.load_state_dict(state.model)
-            self.optimizer.load_state_dict(state.optimizer)
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(state.optimizer[name])
             torch.set_rng_state(state.rng_state)
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         n_batches = math.ceil(len(train) // self.world / batch_size)
@@ -265,8 +295,10 @@ class Trainer:
                 self.progress.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
                 for x, _ in train.batches(batch_size, shuffle=True, generator=shuffle, start=state.batch,
                                           device=self.device, shard=(self.rank, self.world)):
-                    step = state.epoch * n_batches + state.batch
-                    loss, parts = self._step(x, scheduled_lr(cfg.lr, cfg.schedule, step, cfg.epochs * n_batches))
+                    done = state.epoch * n_batches + state.batch
+                    total = cfg.epochs * n_batches
+                    loss, parts = self._step(x, Step(done, state.epoch, total),
+                                             scheduled_lr(1.0, cfg.schedule, done, total))
                     values = [loss.detach().float(), *(v.detach().float() for v in parts.values())]
                     value, *part_values = torch.stack(values).tolist()  # one read of all numbers per batch
                     if not math.isfinite(value):

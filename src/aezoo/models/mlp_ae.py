@@ -4,6 +4,7 @@ SUMMARY = "Fully connected autoencoder (deterministic code, reconstruction loss)
 
 
 def build(input_shape, latent_dim: int = 8, hidden: tuple[int, ...] = (256, 128), likelihood: str = "bernoulli"):
+    from aezoo.core.objectives import Reconstruction
     from aezoo.models.parts import assemble
 
-    return assemble(input_shape, "mlp", hidden, latent_dim, variational=False, likelihood=likelihood)
+    return assemble(input_shape, "mlp", hidden, latent_dim, objective=Reconstruction(), likelihood=likelihood)

@@ -4,7 +4,9 @@ SUMMARY = "Variational autoencoder with MLP encoder/decoder (the classic tutoria
 
 
 def build(input_shape, latent_dim: int = 2, hidden: tuple[int, ...] = (512, 256), beta: float = 1.0,
-          likelihood: str = "bernoulli"):
+          likelihood: str = "bernoulli", warmup: int = 0):
+    from aezoo.core.objectives import ELBO
     from aezoo.models.parts import assemble
 
-    return assemble(input_shape, "mlp", hidden, latent_dim, variational=True, likelihood=likelihood, beta=beta)
+    return assemble(input_shape, "mlp", hidden, latent_dim, posterior="gaussian", objective=ELBO(beta=beta, warmup=warmup),
+                    likelihood=likelihood)

@@ -178,7 +178,7 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 
         from aezoo import figures
 
-        if model.variational:
+        if model.sampler == "prior":
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
             figures.image_grid(images, path, nrow=8, title=f"{record.id}: decoded prior samples")

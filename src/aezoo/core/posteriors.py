@@ -1,0 +1,190 @@
+"""Posteriors q(z|x): a module turns an encoder's output into a distribution over codes for a batch.
+
+Three kinds: a diagonal Gaussian (VAEs), a deterministic point (plain AE, WAE, RAE) and a quantised code
+(VQ-VAE). Each says whether it has a density, draws K codes at once, and gives the size of a code in bits.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.distributions import Independent, Normal
+
+FLOAT_BITS = 32  # a continuous code dimension is stored as one float32
+
+
+def _draws(shape: tuple[int, ...], k: int | None, like: torch.Tensor,
+           generator: torch.Generator | None) -> torch.Tensor:
+    full = shape if k is None else (k, *shape)
+    if generator is None:
+        return torch.randn(full, device=like.device, dtype=like.dtype)
+    return torch.randn(full, generator=generator).to(like.device, like.dtype)
+
+
+@dataclass
+class GaussianQ:
+    """q(z|x) = N(mu, diag exp(logvar)) for each image of a batch."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    has_density = True
+    kind = "gaussian"
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.mu
+
+    @property
+    def std(self) -> torch.Tensor:
+        return (0.5 * self.logvar).exp()
+
+    def sample(self, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Differentiable draws (reparameterisation): (N, D), or (k, N, D) for ``k`` draws per image."""
+        return self.mu + _draws(tuple(self.mu.shape), k, self.mu, generator) * self.std
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log q(z|x) summed over latent dims; ``z`` is (N, D) or (k, N, D)."""
+        return self.distribution().log_prob(z)
+
+    def distribution(self) -> Independent:
+        return Independent(Normal(self.mu, self.std, validate_args=False), 1, validate_args=False)
+
+
+@dataclass
+class PointQ:
+    """A deterministic code: q(z|x) is a point mass at ``z`` and has no density."""
+
+    z: torch.Tensor
+    has_density = False
+    kind = "point"
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.z
+
+    def sample(self, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.z if k is None else self.z.expand(k, *self.z.shape)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        raise ValueError("a deterministic encoder has no posterior density")
+
+
+@dataclass
+class QuantisedQ:
+    """A VQ code: the encoder output ``z_e`` snapped to codebook vectors ``z_q`` (straight-through gradient),
+    ``indices`` (N, positions) into a codebook of ``codebook_size`` entries. q is one-hot: it has a probability
+    mass (1 on its code) but no density over continuous codes."""
+
+    z_e: torch.Tensor
+    z_q: torch.Tensor
+    indices: torch.Tensor
+    codebook_size: int
+    has_density = False
+    kind = "quantised"
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.z_e + (self.z_q - self.z_e).detach()  # straight-through estimator
+
+    def sample(self, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        z = self.mean
+        return z if k is None else z.expand(k, *z.shape)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        raise ValueError("a quantised code has a one-hot posterior, no density over continuous codes")
+
+
+class Posterior(nn.Module):
+    """Maps an encoder's output to a q(z|x) object; ``code_bits`` is the size of one image's code."""
+
+    kind = "posterior"
+    has_density = False
+
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.latent_dim = int(latent_dim)
+
+    def code_bits(self) -> float:
+        return float(FLOAT_BITS * self.latent_dim)
+
+
+class GaussianPosterior(Posterior):
+    """The encoder returns ``(mu, logvar)``."""
+
+    kind, has_density = "gaussian", True
+
+    def forward(self, h: tuple[torch.Tensor, torch.Tensor]) -> GaussianQ:
+        if not isinstance(h, tuple):
+            raise TypeError("a Gaussian posterior needs an encoder that returns (mu, logvar)")
+        return GaussianQ(h[0], h[1])
+
+
+class PointPosterior(Posterior):
+    """The encoder returns the code itself."""
+
+    kind = "point"
+
+    def forward(self, h: torch.Tensor) -> PointQ:
+        if isinstance(h, tuple):
+            raise TypeError("a deterministic posterior needs an encoder that returns one tensor (N, latent_dim)")
+        return PointQ(h)
+
+
+class VectorQuantiser(Posterior):
+    """Splits a code (N, latent_dim) into ``latent_dim / embedding_dim`` positions and snaps each to the nearest
+    of ``codebook_size`` learned vectors. Tracks code usage for dead-code restarts and perplexity."""
+
+    kind = "quantised"
+
+    def __init__(self, latent_dim: int, codebook_size: int = 64, embedding_dim: int = 4):
+        super().__init__(latent_dim)
+        if codebook_size < 2 or embedding_dim < 1 or latent_dim % embedding_dim:
+            raise ValueError(f"latent_dim ({latent_dim}) must be a multiple of embedding_dim ({embedding_dim}) "
+                             f"and codebook_size ({codebook_size}) at least 2")
+        self.codebook_size, self.embedding_dim = int(codebook_size), int(embedding_dim)
+        self.positions = latent_dim // embedding_dim
+        self.codebook = nn.Parameter(torch.randn(codebook_size, embedding_dim) / math.sqrt(embedding_dim))
+        self.register_buffer("usage", torch.zeros(codebook_size), persistent=False)
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+        self.recent: torch.Tensor | None = None  # last training batch's encoder vectors, for restarts
+
+    def code_bits(self) -> float:
+        return self.positions * math.log2(self.codebook_size)
+
+    def forward(self, h: torch.Tensor) -> QuantisedQ:
+        flat = h.reshape(-1, self.embedding_dim)
+        if self.training and not bool(self.initialised):  # codebook initialised from the first batch's vectors
+            with torch.no_grad():
+                pick = torch.randint(len(flat), (self.codebook_size,), device=flat.device)
+                self.codebook.copy_(flat[pick].float() + 1e-3 * torch.randn_like(self.codebook))
+                self.initialised.fill_(True)
+        indices = torch.cdist(flat.float(), self.codebook.float()).argmin(1)
+        z_q = self.codebook[indices].to(h.dtype).reshape(h.shape)
+        if self.training:
+            with torch.no_grad():
+                self.usage += torch.bincount(indices, minlength=self.codebook_size).to(self.usage.dtype)
+                self.recent = flat.detach()
+        return QuantisedQ(h, z_q, indices.reshape(h.shape[0], self.positions), self.codebook_size)
+
+    def embed(self, indices: torch.Tensor) -> torch.Tensor:
+        """Codes (N, latent_dim) from indices (N, positions)."""
+        return self.codebook[indices].reshape(indices.shape[0], -1)
+
+    @torch.no_grad()
+    def restart_dead_codes(self) -> int:
+        """Move codebook entries unused since the last restart onto recent encoder vectors; returns how many."""
+        dead = (self.usage == 0).nonzero().flatten()
+        if len(dead) and self.recent is not None and len(self.recent):
+            pick = torch.randint(len(self.recent), (len(dead),), device=self.recent.device)
+            self.codebook[dead] = self.recent[pick].to(self.codebook.dtype)
+        self.usage.zero_()
+        return int(len(dead))
+
+
+def perplexity(indices: torch.Tensor, codebook_size: int) -> torch.Tensor:
+    """exp(entropy) of the code usage in ``indices``: how many codebook entries are effectively used."""
+    p = torch.bincount(indices.flatten(), minlength=codebook_size).double()
+    p = p / p.sum().clamp(min=1)
+    return torch.exp(-(p * torch.log(p.clamp(min=1e-12))).sum())
