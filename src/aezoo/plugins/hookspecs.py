@@ -4,8 +4,10 @@ from __future__ import annotations
 import pluggy
 
 PROJECT = "aezoo"
-PLUGIN_API_VERSION = 1
-"""Bumped only when a hook signature changes incompatibly; plugins may declare AEZOO_PLUGIN_API."""
+PLUGIN_API_VERSION = 2
+"""The plugin API this aezoo provides; plugins may declare the one they target as AEZOO_PLUGIN_API."""
+SUPPORTED_PLUGIN_APIS = (1, 2)
+"""API 1 plugins (hooks unchanged; encoders flagged ``variational``, objectives called ``(target, out)``) still load."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

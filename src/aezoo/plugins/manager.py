@@ -72,10 +72,11 @@ def _error_text(exc: BaseException) -> str:
 
 def _check_api(plugin: object, name: str) -> None:
     wanted = getattr(plugin, "AEZOO_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
-    if wanted != hookspecs.PLUGIN_API_VERSION:
+    if wanted not in hookspecs.SUPPORTED_PLUGIN_APIS:
+        supported = ", ".join(map(str, hookspecs.SUPPORTED_PLUGIN_APIS))
         raise PluginError(
             f"plugin {name!r} targets aezoo plugin API {wanted}, this aezoo provides "
-            f"{hookspecs.PLUGIN_API_VERSION}; upgrade the plugin or aezoo so they match"
+            f"{hookspecs.PLUGIN_API_VERSION} (and supports {supported}); upgrade the plugin or aezoo so they match"
         )
 
 

@@ -11,6 +11,7 @@ from torch import nn
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import ELBO
+from aezoo.core.posteriors import GaussianPosterior
 
 
 class ResidualBlock(nn.Module):
@@ -44,9 +45,7 @@ def check_shape(input_shape: tuple[int, int, int], channels: Sequence[int], bloc
 
 
 class ResConvEncoder(Encoder):
-    """(N, C, H, W) -> (mu, logvar), each (N, latent_dim)."""
-
-    variational = True
+    """(N, C, H, W) -> (mu, logvar), each (N, latent_dim): the parameters of a Gaussian posterior."""
 
     def __init__(self, input_shape: tuple[int, int, int], channels: Sequence[int], blocks: int, latent_dim: int):
         super().__init__()
@@ -98,4 +97,5 @@ def build(input_shape: tuple[int, int, int], latent_dim: int = 16, channels: tup
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
     encoder = ResConvEncoder(input_shape, channels, int(blocks), int(latent_dim))
     decoder = ResConvDecoder(input_shape, channels, int(blocks), int(latent_dim))
-    return AutoEncoder(encoder, decoder, ELBO(likelihood, beta), input_shape)
+    return AutoEncoder(encoder, decoder, ELBO(beta=beta), input_shape, posterior=GaussianPosterior(int(latent_dim)),
+                       likelihood=likelihood)

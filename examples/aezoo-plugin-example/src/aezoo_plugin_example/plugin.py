@@ -5,7 +5,7 @@ import torch or numpy; aezoo imports those modules only when a model is built or
 """
 import aezoo
 
-AEZOO_PLUGIN_API = 1  # the aezoo plugin API this plugin was written for; a mismatch is reported, not loaded
+AEZOO_PLUGIN_API = 2  # the aezoo plugin API this plugin was written for; a mismatch is reported, not loaded
 
 
 @aezoo.hookimpl
