@@ -20,16 +20,24 @@ def check_name(kind: str, name: str) -> None:
         )
 
 
-def resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
-    """Import ``'package.module:function'`` lazily; callables pass through."""
+def resolve(target: str | Callable[..., Any], owner: str = "") -> Callable[..., Any]:
+    """Import ``'package.module:function'`` lazily; callables pass through. ``owner`` ("model 'x' of plugin 'p'")
+    names who registered it in the one-line error raised when it does not import."""
     if callable(target):
         return target
     module_name, _, attr = target.partition(":")
+    who = f"{owner}: " if owner else ""
     if not attr:
-        raise PluginError(f"factory {target!r} must look like 'package.module:function'")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+        raise PluginError(f"{who}factory {target!r} must look like 'package.module:function'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:  # ImportError, AttributeError, or whatever the module raised at import
+        raise PluginError(f"{who}{target!r} could not be imported ({type(exc).__name__}: {exc}); "
+                          f"check the name registered by the plugin, or reinstall it") from exc
+    if not callable(obj):
+        raise PluginError(f"{who}{target!r} is not a function")
     return obj
 
 
@@ -67,7 +75,11 @@ class ModelSpec:
         (a ``'module:function'`` factory with ``defaults`` is not imported). ``REQUIRED`` marks no default."""
         if self.defaults and isinstance(self.factory, str):
             return dict(self.defaults)
-        return {**signature_defaults(resolve(self.factory), skip=("input_shape",)), **self.defaults}
+        return {**signature_defaults(resolve(self.factory, self.owner), skip=("input_shape",)), **self.defaults}
+
+    @property
+    def owner(self) -> str:
+        return f"model {self.name!r} of plugin {self.plugin!r}"
 
     def check(self, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones."""
@@ -87,7 +99,11 @@ class ModelSpec:
 
     def build(self, input_shape: tuple[int, int, int], **hyperparameters: Any) -> Any:
         merged = self.check(hyperparameters)
-        return resolve(self.factory)(input_shape=tuple(int(d) for d in input_shape), **merged)
+        factory = resolve(self.factory, self.owner)
+        try:
+            return factory(input_shape=tuple(int(d) for d in input_shape), **merged)
+        except TypeError as exc:  # a factory whose signature does not take what aezoo passes, or a bad value type
+            raise PluginError(f"{self.owner}: building it raised TypeError: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -101,4 +117,4 @@ class DatasetSpec:
     plugin: str = ""
 
     def load(self, **kwargs: Any) -> Any:
-        return resolve(self.loader)(**kwargs)
+        return resolve(self.loader, f"dataset {self.name!r} of plugin {self.plugin!r}")(**kwargs)

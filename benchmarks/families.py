@@ -1,0 +1,134 @@
+"""Every family on Fashion-MNIST with the same encoder/decoder widths, latent 16 and equal epochs, one row each:
+test -ELBO and IW-NLL (K importance samples) where the model defines them, MSE, linear-probe accuracy, class
+consistency, samples per second and training time; then pythae side by side (VAE, IWAE, VampPrior) on identical
+networks, data and epochs, evaluated by the same evaluator.
+
+    python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
+                                  [--pythae-python /path/to/env/bin/python]
+
+pythae is not an aezoo dependency: give the python of an environment where it is installed (e.g. a venv whose
+site-packages also sees aezoo's torch). Rows are printed as JSON lines as they finish (so a long run keeps what it
+measured), then a summary JSON with the checks: IWAE (K=5) IW-NLL below the VAE's, VampPrior IW-NLL below the
+VAE's, aezoo's IW-NLL within 0.5 nats of pythae's in no more wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import aezoo
+from aezoo.classifier import class_consistency
+from aezoo.core.evaluator import Evaluator
+from aezoo.evaluate import first
+from aezoo.registry import Registry
+
+HERE = Path(__file__).resolve().parent
+SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64)
+MLP = {"vae", "mlp-ae"}  # the MLP families: widths (512, 256) / (256, 128), latent 16 too
+PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae"}
+
+
+def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dict:
+    """The row's metrics: MSE, probe, bounds on the first ``iw_images`` test images with K samples."""
+    full = Evaluator(iw_samples=1, seed=0).evaluate(model, splits.test, splits.train)
+    row = {"mse": full["mse"], "probe_accuracy": full.get("probe_accuracy"), "compression_ratio":
+           full["compression_ratio"], "active_units": full["active_units"]}
+    for key in ("neg_elbo", "kl"):
+        if key in full:
+            row[key] = full[key]
+    if "iw_nll" in full:
+        iw = Evaluator(iw_samples=iw_samples, seed=0).evaluate(model, first(splits.test, iw_images))
+        row["iw_nll"], row["iw_samples"], row["iw_images"] = iw["iw_nll"], iw_samples, iw_images
+        row["neg_elbo_same_images"] = iw["neg_elbo"]
+    row["not_applicable"] = full.get("not_applicable", {})
+    row["class_consistency"] = class_consistency(model, splits, 100, cache)["mean"]
+    codes = aezoo.generate.encode_all(model, splits.train.floats(5000))
+    start = time.perf_counter()
+    aezoo.generate.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes)
+    row["samples_per_second"] = round(1000 / (time.perf_counter() - start), 1)
+    return row
+
+
+def train_family(name: str, epochs: int, registry: Registry) -> tuple:
+    hp = dict(SAME_NETS)
+    start = time.perf_counter()
+    model = aezoo.train(name, dataset="fashion-mnist", hyperparameters=hp, registry=registry, epochs=epochs)
+    return model, time.perf_counter() - start, model.run.metrics["train_seconds"]
+
+
+def pythae_row(kind: str, epochs: int, python: str, splits, args, cache: Path) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="pythae-w-")) / "weights.safetensors"
+    start = time.perf_counter()
+    proc = subprocess.run([python, str(HERE / "pythae_runner.py"), kind, str(epochs), str(out)], check=True,
+                          capture_output=True, text=True)
+    process_seconds = time.perf_counter() - start
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    from safetensors.torch import load_file
+
+    model = aezoo.create_model(PYTHAE[kind], input_shape=splits.input_shape, latent_dim=16)
+    model.load_state_dict(load_file(str(out)), strict=True)
+    row = evaluate(model.eval(), splits, args.iw_samples, args.iw_images, cache)
+    return {"system": "pythae", "model": kind, "train_seconds": info["train_seconds"],
+            "process_seconds": round(process_seconds, 2), **row}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--iw-samples", type=int, default=1000)
+    ap.add_argument("--iw-images", type=int, default=500)
+    ap.add_argument("--models", default=None, help="comma-separated (default: every registered model)")
+    ap.add_argument("--pythae-python", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    home = tempfile.mkdtemp(prefix="aezoo-families-")
+    registry, cache = Registry(home), Path(home) / "cache"
+    splits = aezoo.load_dataset("fashion-mnist")
+    names = args.models.split(",") if args.models else aezoo.list_models()
+    rows = []
+    for name in names:
+        model, process_seconds, train_seconds = train_family(name, args.epochs, registry)
+        row = {"system": "aezoo", "model": name, "family": aezoo.model_spec(name).family,
+               "train_seconds": train_seconds, "process_seconds": round(process_seconds, 2),
+               **evaluate(model, splits, args.iw_samples, args.iw_images, cache)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.pythae_python:
+        for kind in PYTHAE:
+            row = pythae_row(kind, args.epochs, args.pythae_python, splits, args, cache)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print(json.dumps({"benchmark": f"families on Fashion-MNIST, {args.epochs} epochs, latent 16, conv widths 32/64, "
+                                   f"IW-NLL with K={args.iw_samples} on the first {args.iw_images} test images",
+                      "checks": checks(rows)}, indent=2))
+
+
+def checks(rows: list[dict]) -> dict:
+    ours = {r["model"]: r for r in rows if r["system"] == "aezoo"}
+    theirs = {r["model"]: r for r in rows if r["system"] == "pythae"}
+    out = {}
+    vae = ours.get("conv-vae", {}).get("iw_nll", math.nan)
+    for name in ("iwae", "vamp-vae"):
+        if name in ours and "iw_nll" in ours[name]:
+            out[f"{name}_iw_nll_below_conv-vae"] = {"passed": ours[name]["iw_nll"] < vae,
+                                                   "values": [ours[name]["iw_nll"], vae]}
+    for kind, name in PYTHAE.items():
+        if kind in theirs and name in ours:
+            a, b = ours[name], theirs[kind]
+            out[f"{name}_vs_pythae_{kind}"] = {
+                "iw_nll_difference": round(a["iw_nll"] - b["iw_nll"], 3), "within_0.5_nats": a["iw_nll"] - b["iw_nll"] <= 0.5,
+                "time_ratio_aezoo_over_pythae": round(a["train_seconds"] / b["train_seconds"], 3),
+                "no_more_time": a["train_seconds"] <= b["train_seconds"]}
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
