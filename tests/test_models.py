@@ -75,7 +75,7 @@ def test_hyperparameters_change_the_network():
 
 
 def test_beta_vae_defaults_to_beta_4_and_vae_to_1():
-    x = torch.rand(6, 1, 8, 8)
+    x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(2))
 
     def loss(name, **hyperparameters):
         torch.manual_seed(0)  # same initial weights, and the same posterior draws below
@@ -85,7 +85,7 @@ def test_beta_vae_defaults_to_beta_4_and_vae_to_1():
 
     (beta4, parts), (beta1, _), (vae, _) = loss("beta-vae"), loss("beta-vae", beta=1.0), loss("conv-vae")
     assert beta4.item() == pytest.approx((parts["reconstruction"] + 4 * parts["kl"]).item(), rel=1e-6)
-    assert (beta4 - beta1).item() == pytest.approx(3 * parts["kl"].item(), rel=1e-5)
+    assert parts["kl"] > 0.005 and (beta4 - beta1).item() == pytest.approx(3 * parts["kl"].item(), abs=1e-4)
     assert torch.equal(vae, beta1)
 
 
