@@ -76,3 +76,14 @@ def test_evaluation_and_generation_run_the_model_in_eval_mode():
     reference = evaluate(model, x)
     assert results[0][0] == results[1][0] == reference
     assert torch.equal(results[0][1], results[1][1])
+
+
+def test_training_draws_codes_from_the_posterior():
+    """The codes a VAE decodes while training are draws from q(z|x): mean mu, standard deviation exp(logvar / 2)."""
+    torch.manual_seed(0)
+    model = aezoo.create_model("conv-vae", input_shape=SHAPE, latent_dim=3)
+    with torch.no_grad():
+        out = model(torch.rand(1, *SHAPE).expand(20_000, *SHAPE))
+    std = (0.5 * out.logvar[0]).exp()
+    assert torch.allclose((out.z - out.mu).mean(0), torch.zeros(3), atol=0.03 * std.max().item())
+    assert torch.allclose((out.z - out.mu).std(0), std, rtol=0.03)

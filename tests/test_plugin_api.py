@@ -2,6 +2,7 @@
 (examples/aezoo-plugin-example) trained and reloaded in-process."""
 import importlib
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def test_example_plugin_registration_is_torch_free():
             "heavy = [m for m in ('torch', 'numpy') if m in sys.modules]\n"
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(EXAMPLE_SRC), "PATH": "/usr/bin:/bin"})
+                            env={"PYTHONPATH": os.pathsep.join([str(EXAMPLE_SRC), os.environ.get("PYTHONPATH", "")]),
+                                 "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
 
 

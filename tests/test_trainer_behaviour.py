@@ -92,3 +92,25 @@ def test_a_second_ctrl_c_stops_at_once():
     assert progress.batches == 3  # not one more batch
     assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C behaves normally again afterwards
     assert Registry().list() == []
+
+
+def build_fixed_init(input_shape, latent_dim: int = 2):
+    """An mlp-ae whose initial weights do not depend on the training seed."""
+    with torch.random.fork_rng():
+        torch.manual_seed(123)
+        return aezoo.create_model("mlp-ae", input_shape=input_shape, latent_dim=latent_dim, hidden=(32,))
+
+
+class FixedInitPlugin:
+    @aezoo.hookimpl
+    def register_models(self, register):
+        register("fixed-init-ae", build_fixed_init, "Same initial weights whatever the seed")
+
+
+def test_the_seed_sets_the_order_of_the_batches(aezoo_plugin):
+    """With the initial weights fixed, a deterministic autoencoder's weights differ between seeds only through
+    the order in which batches were drawn."""
+    aezoo_plugin(FixedInitPlugin(), "fixed-init")
+    weights = [train("fixed-init-ae", epochs=1, seed=seed).state_dict() for seed in (0, 0, 1)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])

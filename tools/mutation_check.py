@@ -72,8 +72,9 @@ MUTATIONS: list[Mutation] = [
       "tests/test_training.py::test_early_stopping_after_patience_epochs_without_improvement"),
     M("resume-forgets-rng", TRAINER, "            torch.set_rng_state(state.rng_state)\n", "",
       "tests/test_training.py::test_resume_after_ctrl_c_mid_epoch_reaches_the_same_weights"),
-    M("epoch-order-ignores-seed", TRAINER, "shuffle.manual_seed(cfg.seed + state.epoch)", "shuffle.manual_seed(state.epoch)",
-      "tests/test_training.py::test_same_seed_gives_identical_weights_and_another_seed_does_not"),
+    M("epoch-order-ignores-seed", TRAINER, "shuffle.manual_seed(cfg.seed + state.epoch)",
+      "shuffle.manual_seed(state.epoch)",
+      "tests/test_trainer_behaviour.py::test_the_seed_sets_the_order_of_the_batches"),
     # ---- core: objectives, autoencoder, evaluator ----------------------------------------------------------
     M("kl-summed", OBJECTIVES, "kl = gaussian_kl(out.mu, out.logvar).sum() / target.shape[0]",
       "kl = gaussian_kl(out.mu, out.logvar).sum()",
@@ -90,7 +91,8 @@ MUTATIONS: list[Mutation] = [
       "if (self.corruption is not None)",
       "tests/test_models.py::test_denoising_and_inpainting_corrupt_only_while_training"),
     M("reparameterise-std-is-var", AUTOENCODER, "torch.randn_like(mu) * (0.5 * logvar).exp()",
-      "torch.randn_like(mu) * logvar.exp()", "tests/test_generate.py", "tests/test_model_behaviour.py"),
+      "torch.randn_like(mu) * logvar.exp()",
+      "tests/test_model_behaviour.py::test_training_draws_codes_from_the_posterior"),
     M("iw-ignores-posterior-variance", EVALUATOR, "log_normal(z) - log_normal(z, mu, logvar))",
       "log_normal(z) - log_normal(z, mu))",
       "tests/test_model_behaviour.py::test_importance_weights_use_the_posterior_variance"),
@@ -98,7 +100,8 @@ MUTATIONS: list[Mutation] = [
       "    was_training = model.training\n",
       "tests/test_model_behaviour.py::test_evaluation_and_generation_run_the_model_in_eval_mode"),
     M("psnr-of-sum", EVALUATOR, "mse = (reconstruction - target).pow(2).flatten(1).mean(1)",
-      "mse = (reconstruction - target).pow(2).flatten(1).sum(1)", "tests/test_evaluate.py::test_psnr_of_constant_error"),
+      "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
+      "tests/test_evaluate.py::test_psnr_of_constant_error"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
     M("resume-unknown-key-accepted", TRAINING, "if resume not in known:", "if False:",
       "tests/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
@@ -140,7 +143,8 @@ MUTATIONS: list[Mutation] = [
     M("metrics-update-keeps-old-hash", STORE,
       "            manifest[\"files\"][paths.METRICS] = file_entry(run_dir / paths.METRICS)\n", "",
       "tests/test_registry.py::test_update_metrics_merges_and_keeps_manifest_valid"),
-    M("bad-run-names-accepted", "src/aezoo/registry/refs.py", "raise RegistryError(f\"invalid {kind} {value!r}: use {NAME_RULE}\")",
+    M("bad-run-names-accepted", "src/aezoo/registry/refs.py",
+      "raise RegistryError(f\"invalid {kind} {value!r}: use {NAME_RULE}\")",
       "pass", "tests/test_registry.py::test_bad_run_alias_model_and_checkpoint_names_are_refused"),
     M("export-manifest-hashes-skipped", EXPORT, "        _check_file(root / name, entry[\"sha256\"])\n",
       "        pass\n", "tests/test_guards.py::test_export_with_an_edited_side_file_is_refused"),
@@ -154,11 +158,13 @@ MUTATIONS: list[Mutation] = [
     M("export-config-weights-hash-unchecked", EXPORT, "if weights.get(\"sha256\") != files[paths.WEIGHTS][\"sha256\"]:",
       "if False:", "tests/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
     # ---- plugin loader ---------------------------------------------------------------------------------------
-    M("plugin-import-errors-only", MANAGER, "    except Exception as exc:\n        info.errors.append(f\"could not load:",
+    M("plugin-import-errors-only", MANAGER,
+      "    except Exception as exc:\n        info.errors.append(f\"could not load:",
       "    except ImportError as exc:\n        info.errors.append(f\"could not load:",
       "tests/test_guards.py::test_a_plugin_failing_to_import_in_any_way_is_reported_and_the_rest_load"),
     M("plugin-hook-errors-escape", MANAGER, "except Exception as exc:  # a broken plugin must not break the others",
-      "except ImportError as exc:", "tests/test_plugins.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
+      "except ImportError as exc:",
+      "tests/test_plugins.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
     M("plugin-half-registration-kept", MANAGER, "            traceback.print_exc()\n        return\n",
       "            traceback.print_exc()\n",
       "tests/test_plugins.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
@@ -263,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                 target.write_text(pristine)
             status = "caught" if code in (1, 2, None) else "survived" if code == 0 else "error"
             results.append({**asdict(m), "status": status, "pytest_exit_code": code, "seconds": round(seconds, 1)})
-            if status == "error":
+            if status == "caught":  # which test saw it, from pytest's short summary
+                results[-1]["failed"] = [line for line in out.splitlines() if line.startswith(("FAILED", "ERROR"))]
+            elif status == "error":
                 results[-1]["output"] = out
             print(f"{status:9} {m.id:40} {seconds:6.1f} s", flush=True)
     caught = sum(r["status"] == "caught" for r in results)
