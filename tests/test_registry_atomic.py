@@ -23,6 +23,8 @@ def _half_published(runs: Path) -> list[str]:
     """Version folders holding some files but not a complete run (a manifest listing exactly those files)."""
     problems = []
     for run_dir in sorted(runs.glob("*/*")) if runs.is_dir() else []:
+        if not run_dir.name.isdigit():
+            continue  # only runs/MODEL/VERSION folders are runs
         names = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
         if not names:
             continue  # an empty reservation is not a run
@@ -45,7 +47,8 @@ def test_a_reader_never_sees_a_half_published_run(tmp_path):
         record = _save(reg, seed=1)
     assert watch.written and watch.renamed, "the save was not observed"
     assert seen == []
-    assert not [p for p in watch.written if p.is_relative_to(runs)], "files were written inside runs/ in place"
+    in_place = [p for p in watch.written if p.is_relative_to(runs) and p.relative_to(runs).parts[1].isdigit()]
+    assert not in_place, "files were written inside a run folder in place"
     assert any(dst == record.path for _, dst in watch.renamed), "the run folder did not arrive by one rename"
     assert [r.version for r in reg.list()] == [1, 2]
 
