@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("src", "tests", "docs", "examples", "pyproject.toml", "README.md")
-TIMEOUT_S = 600
+TIMEOUT_S = 900  # per mutation; the unmutated baseline (every guarding test) gets three times as long
 
 
 @dataclass(frozen=True)
@@ -209,14 +209,14 @@ def copy_tree(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
-def run_pytest(copy: Path, tests: tuple[str, ...] | list[str]) -> tuple[int | None, float, str]:
+def run_pytest(copy: Path, tests: tuple[str, ...] | list[str], timeout: float) -> tuple[int | None, float, str]:
     """(exit code or None on timeout, seconds, output tail) of pytest on ``tests`` in the copy."""
     env = {**os.environ, "PYTHONPATH": str(copy / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("AEZOO_LOAD_PLUGINS", None)
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests]
     start = time.perf_counter()
     try:
-        done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, time.perf_counter() - start, "timed out"
     return done.returncode, time.perf_counter() - start, (done.stdout + done.stderr)[-2000:]
@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="Also write the results as JSON to PATH ('-': stdout).")
     parser.add_argument("--check", action="store_true", help="Only check that every mutation still applies.")
     parser.add_argument("--list", action="store_true", help="List the mutations and their guarding tests.")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="Seconds per mutation (default %(default)s).")
     args = parser.parse_args(argv)
 
     mutations = MUTATIONS
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         copy = Path(tmp)
         copy_tree(copy)
         guards = sorted({t for m in mutations for t in m.tests})
-        code, seconds, out = run_pytest(copy, guards)
+        code, seconds, out = run_pytest(copy, guards, 3 * args.timeout)
         if code != 0:
             print(f"the guarding tests fail without any mutation ({seconds:.0f} s); fix them first:\n{out}",
                   file=sys.stderr)
@@ -264,10 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             pristine = target.read_text()
             target.write_text(pristine.replace(m.original, m.replacement, 1))
             try:
-                code, seconds, out = run_pytest(copy, m.tests)
+                code, seconds, out = run_pytest(copy, m.tests, args.timeout)
             finally:
                 target.write_text(pristine)
-            status = "caught" if code in (1, 2, None) else "survived" if code == 0 else "error"
+            status = {0: "survived", 1: "caught", 2: "caught", None: "timeout"}.get(code, "error")
             results.append({**asdict(m), "status": status, "pytest_exit_code": code, "seconds": round(seconds, 1)})
             if status == "caught":  # which test saw it, from pytest's short summary
                 results[-1]["failed"] = [line for line in out.splitlines() if line.startswith(("FAILED", "ERROR"))]
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     caught = sum(r["status"] == "caught" for r in results)
     summary = {"caught": caught, "total": len(results), "score": round(caught / max(len(results), 1), 3),
                "survived": [r["id"] for r in results if r["status"] == "survived"],
-               "errors": [r["id"] for r in results if r["status"] == "error"], "mutations": results}
+               "errors": [r["id"] for r in results if r["status"] in ("error", "timeout")], "mutations": results}
     print(f"score: {caught}/{len(results)} caught"
           + (f"; survived: {', '.join(summary['survived'])}" if summary["survived"] else "")
           + (f"; errors: {', '.join(summary['errors'])}" if summary["errors"] else ""))
