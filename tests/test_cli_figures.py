@@ -1,6 +1,7 @@
 """Every evaluation and figure command runs on a small model trained here on digits and writes valid files."""
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -24,6 +25,54 @@ def zoo(*args):
     return result
 
 
+PANELS = {"reconstruct": 2, "sample": 1, "generate": 2, "interpolate": 1, "denoise": 3, "inpaint": 3, "latent": 1}
+
+
+def image_panels(path) -> list:
+    """The figure's rows of images, top to bottom: horizontal bands at least 20 px high that images cover
+    densely (right of the row labels), each as its non-white grey pixels."""
+    from matplotlib.image import imread
+
+    with open(path, "rb") as f:
+        assert f.read(8) == PNG
+    grey = imread(path)[..., :3].mean(-1)
+    height, width = grey.shape
+    assert height >= 100 and width >= 300, grey.shape
+    right = grey[:, int(0.15 * width):]
+    dense = list((right < 0.97).mean(1) > 0.2) + [False]
+    panels, start = [], None
+    for row, covered in enumerate(dense):
+        if covered and start is None:
+            start = row
+        elif not covered and start is not None:
+            if row - start >= 20:
+                band = right[start:row]
+                panels.append(band[band < 0.97])
+            start = None
+    return panels
+
+
+def assert_panels(path, expected: int) -> None:
+    """``expected`` rows of images, none of them blank: in a blank (uniform) row almost every pixel has the
+    row's median grey level (measured: under 1 % of pixels differ by 0.1; at least 24 % in real figures)."""
+    panels = image_panels(path)
+    assert len(panels) == expected, f"{path}: {len(panels)} rows of images, expected {expected}"
+    for i, pixels in enumerate(panels):
+        varied = np.mean(np.abs(pixels - np.median(pixels)) > 0.1)
+        assert varied > 0.1, f"{path}: row {i + 1} of images is blank ({varied:.3f} of its pixels vary)"
+
+
+def assert_scatter(path) -> None:
+    """A latent map: coloured points (one colour per label) on a white plot."""
+    from matplotlib.image import imread
+
+    rgb = imread(path)[..., :3]
+    coloured = (rgb.max(-1) - rgb.min(-1)) > 0.3
+    assert 0.002 < coloured.mean() < 0.5, f"{path}: {coloured.mean():.4f} of the pixels are coloured points"
+    hues = {tuple(c) for c in (rgb[coloured] * 4).round().astype(int)}
+    assert len(hues) >= 5, f"{path}: points in only {len(hues)} colours; labels should colour them"
+
+
 def wrote(result):
     paths = [line.split("wrote ", 1)[1] for line in result.output.splitlines() if line.startswith("wrote ")]
     assert paths, result.output
@@ -41,8 +90,10 @@ def test_figure_commands_write_pngs(home, tmp_path, ref, args):
     result = zoo(args[0], ref, *args[1:], "--home", home, "-o", out)
     assert result.exit_code == 0, result.output
     for path in wrote(result):
-        with open(path, "rb") as f:
-            assert f.read(8) == PNG
+        if args[0] == "latent" and not path.endswith("-grid.png"):
+            assert_scatter(path)
+        else:
+            assert_panels(path, PANELS[args[0]])
 
 
 def test_latent_of_a_2d_model_also_writes_the_decoded_grid(home, tmp_path):
@@ -79,7 +130,9 @@ def test_eval_prints_json_and_saves_into_metrics(home):
     metrics = json.loads(result.output)
     assert metrics["test_n_images"] == 359 and metrics["test_iw_samples"] == 5
     assert metrics["test_iw_nll"] <= metrics["test_neg_elbo"] + 1.0
-    assert 0 <= metrics["class_consistency"]["mean"] <= 1
+    consistency = metrics["class_consistency"]
+    assert set(consistency) == {str(k) for k in range(10)} | {"mean"}
+    assert consistency["mean"] == pytest.approx(sum(v for k, v in consistency.items() if k != "mean") / 10)
     saved = Registry(home).get("conv-vae").metrics
     assert saved["test_neg_elbo"] == metrics["test_neg_elbo"] and "val_loss" in saved
     plain = json.loads(zoo("eval", "mlp-ae", "--home", home, "--json", "--no-save").output)

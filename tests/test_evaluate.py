@@ -180,7 +180,7 @@ def test_result_is_json_serialisable(trained_vae, digits):
 
     result = Evaluator(iw_samples=3).evaluate(trained_vae, digits.test, train=digits.train)
     assert json.loads(json.dumps(result)) == result
-    assert 0.0 <= result["probe_accuracy"] <= 1.0
+    assert result["probe_accuracy"] > 0.4  # a 2-D code already separates the digits well above chance (0.61)
 
 
 def test_classifier_accuracy_and_cache(digits, classifier_cache, monkeypatch):
@@ -207,7 +207,7 @@ def test_class_consistency_of_identity_model(digits, classifier_cache):
     """Class Gaussians of an identity 'autoencoder' live in pixel space: samples look like their class."""
     result = class_consistency(identity_ae(), digits, n_per_class=30, cache_dir=classifier_cache)
     assert set(result) == {str(k) for k in range(10)} | {"mean"}
-    assert all(0.0 <= v <= 1.0 for v in result.values())
+    assert min(result.values()) >= 0.6  # every class is recognisable, not just most (lowest measured 0.80)
     assert result["mean"] >= 0.8
     assert result["mean"] == pytest.approx(np.mean([result[str(k)] for k in range(10)]))
 

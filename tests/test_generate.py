@@ -25,11 +25,11 @@ def ae(digits):
     return quick_train("conv-ae", digits)
 
 
-def test_sample_from_vae_prior_is_seeded(vae):
+def test_sample_from_vae_prior_is_seeded(vae, digits):
     a = gen.sample(vae, 6, generator=torch.Generator().manual_seed(3))
     b = gen.sample(vae, 6, generator=torch.Generator().manual_seed(3))
     assert a.shape == (6, *SHAPE) and torch.equal(a, b)
-    assert a.min() >= 0 and a.max() <= 1
+    assert abs(a.mean() - digits.train.floats().mean()) < 0.1  # as bright as the digits (measured 0.30 vs 0.31)
     assert not torch.equal(a, gen.sample(vae, 6, generator=torch.Generator().manual_seed(4)))
 
 
@@ -123,6 +123,8 @@ def test_inpaint_masks_a_block(vae, digits):
     out = gen.inpaint(vae, x, "block", 0.5)
     zeros = (out.corrupted == 0).flatten(1).sum(1)
     assert torch.all(zeros == 16)  # one 4x4 block per image
-    assert torch.all(out.restored[out.corrupted == 0] > 0)
+    hole = out.corrupted == 0
+    restored_error = (out.restored - out.clean)[hole].pow(2).mean()
+    assert restored_error < 0.5 * out.clean[hole].pow(2).mean()  # the fill-in is near the original (0.10 vs 0.37)
     with pytest.raises(ValueError, match="unknown mask"):
         gen.inpaint(vae, x, "gaussian", 0.1)

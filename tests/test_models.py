@@ -49,9 +49,11 @@ def test_forward_backward_and_learning(name, shape):
 @pytest.mark.parametrize("name", ["vae", "conv-vae", "beta-vae"])
 def test_variational_models_sample_from_the_prior(name):
     model = create_model(name, input_shape=(1, 8, 8), latent_dim=3)
-    images = model.sample(5)
+    images = model.sample(5, generator=torch.Generator().manual_seed(0))
     assert images.shape == (5, 1, 8, 8)
-    assert images.min() >= 0 and images.max() <= 1
+    prior_draws = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))  # decoded draws from N(0, I)
+    with torch.no_grad():
+        assert torch.allclose(images, model.decode(prior_draws))
 
 
 def test_plain_autoencoder_refuses_prior_sampling():
@@ -73,8 +75,18 @@ def test_hyperparameters_change_the_network():
 
 
 def test_beta_vae_defaults_to_beta_4_and_vae_to_1():
-    assert create_model("beta-vae", input_shape=(1, 8, 8)).objective.beta == 4.0
-    assert create_model("conv-vae", input_shape=(1, 8, 8)).objective.beta == 1.0
+    x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+
+    def loss(name, **hyperparameters):
+        torch.manual_seed(0)  # same initial weights, and the same posterior draws below
+        model = create_model(name, input_shape=(1, 8, 8), latent_dim=3, **hyperparameters)
+        torch.manual_seed(1)
+        return model.loss(x)
+
+    (beta4, parts), (beta1, _), (vae, _) = loss("beta-vae"), loss("beta-vae", beta=1.0), loss("conv-vae")
+    assert beta4.item() == pytest.approx((parts["reconstruction"] + 4 * parts["kl"]).item(), rel=1e-6)
+    assert parts["kl"] > 0.005 and (beta4 - beta1).item() == pytest.approx(3 * parts["kl"].item(), abs=1e-4)
+    assert torch.equal(vae, beta1)
 
 
 def test_unknown_model_suggests_the_closest_name():

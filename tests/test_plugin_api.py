@@ -2,6 +2,7 @@
 (examples/aezoo-plugin-example) trained and reloaded in-process."""
 import importlib
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,6 @@ from aezoo.testing import registered_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "plugins.md"
-TESTS = Path(__file__).resolve().parent
 EXAMPLE_SRC = ROOT / "examples" / "aezoo-plugin-example" / "src"
 
 
@@ -38,7 +38,8 @@ def register_signature(spec: object) -> str:
 
 
 def test_there_are_hooks_to_check():
-    assert set(hook_specs()) == {"register_models", "register_datasets"}
+    documented = set(re.findall(r"^### `(\w+)\(register\)`", DOCS.read_text(), re.MULTILINE))
+    assert hook_specs() and set(hook_specs()) == documented, "docs/plugins.md must have a section per hook"
 
 
 @pytest.mark.parametrize("name", sorted(hook_specs()))
@@ -49,10 +50,22 @@ def test_plugin_hooks_are_documented(name):
     assert register_signature(spec) in doc, f"docs/plugins.md does not show {register_signature(spec)}"
 
 
+HOOK_EXAMPLES = {  # per hook: one registration through it, and the catalog table where it must arrive
+    "register_models": (("probe-ae", "aezoo.models.mlp_ae:build", "A probe model"), "models"),
+    "register_datasets": (("probe-data", "numpy.random:rand", "A probe dataset"), "datasets"),
+}
+
+
 @pytest.mark.parametrize("name", sorted(hook_specs()))
-def test_plugin_hooks_have_tests(name):
-    pattern = re.compile(rf"def {name}\(")
-    assert any(pattern.search(p.read_text()) for p in TESTS.glob("test_*.py")), f"no test implements {name}"
+def test_plugin_hooks_have_tests(name, aezoo_plugin):
+    """Each hook, implemented by a plugin, delivers what it registers to the catalog and to `zoo plugins`."""
+    assert name in HOOK_EXAMPLES, f"no test exercises hook {name}: add an example to HOOK_EXAMPLES"
+    args, table = HOOK_EXAMPLES[name]
+    probe = type("Probe", (), {name: aezoo.hookimpl(lambda self, register: register(*args))})()
+    catalog = aezoo_plugin(probe, "probe")
+    assert catalog.plugins["probe"].ok, catalog.plugins["probe"].errors
+    assert getattr(catalog, table)[args[0]].plugin == "probe"
+    assert args[0] in getattr(catalog.plugins["probe"], table)
 
 
 def test_documented_plugin_api_version_matches_the_code():
@@ -104,7 +117,8 @@ def test_example_plugin_registration_is_torch_free():
             "heavy = [m for m in ('torch', 'numpy') if m in sys.modules]\n"
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(EXAMPLE_SRC), "PATH": "/usr/bin:/bin"})
+                            env={"PYTHONPATH": os.pathsep.join([str(EXAMPLE_SRC), os.environ.get("PYTHONPATH", "")]),
+                                 "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
 
 

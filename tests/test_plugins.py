@@ -1,5 +1,6 @@
 """Third-party plugins are the built-ins' equals; a broken plugin never breaks the others."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -121,9 +122,14 @@ def _fake_distribution(tmp_path, name, entry_point, module_source=None):
         (tmp_path / f"{name.replace('-', '_')}.py").write_text(textwrap.dedent(module_source))
 
 
+def _pythonpath(first) -> str:
+    """``first``, then the caller's PYTHONPATH: a subprocess must import the aezoo under test, not an installed one."""
+    return os.pathsep.join([str(first), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)])
+
+
 def _zoo(args, path):
     code = "import sys; from aezoo.cli import main; main(sys.argv[1:])"
-    env = {"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": _pythonpath(path), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
 
 
@@ -185,7 +191,7 @@ def test_in_process_plugin_replaces_an_installed_entry_point_of_the_same_name(tm
             assert catalog.plugins["good"].ok, catalog.plugins["good"].errors
             assert catalog.models["ep-ae"].plugin == "good"
     """)
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": _pythonpath(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
 
@@ -207,7 +213,7 @@ def test_zoo_datasets_lists_builtin_and_plugin_datasets(aezoo_plugin):
 
 def test_load_plugins_allowlist_picks_installed_plugins(tmp_path):
     _fake_distribution(tmp_path, "aezoo-good", "good = aezoo_good", ENTRY_POINT_PLUGIN)
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": _pythonpath(tmp_path), "PATH": "/usr/bin:/bin"}
     code = "import json; from aezoo.plugins.manager import catalog; print(json.dumps(sorted(catalog().plugins)))"
     run = lambda extra: json.loads(subprocess.run(  # noqa: E731
         [sys.executable, "-c", code], capture_output=True, text=True, env={**env, **extra}, check=True).stdout)

@@ -161,21 +161,42 @@ def test_ctrl_c_in_a_real_process_writes_a_resumable_checkpoint(zoo_home):
 
 
 def test_bf16_mixed_precision_trains_on_cpu():
-    model = train("conv-vae", config=TrainConfig(epochs=2, precision="bf16", device="cpu"))
+    conv_dtypes = set()  # what the convolutions computed in, seen by a probe on every module's output
+
+    def probe(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            conv_dtypes.add(output.dtype)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(probe)
+    try:
+        model = train("conv-vae", config=TrainConfig(epochs=2, precision="bf16", device="cpu"))
+    finally:
+        handle.remove()
     history = model.run.history
-    assert model.run.config["train"]["precision"] == "bf16"
+    assert torch.bfloat16 in conv_dtypes  # autocast really ran
     assert history[1]["train_loss"] < history[0]["train_loss"]
 
 
 def test_cosine_schedule_decays_the_learning_rate_to_zero():
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
     from aezoo.core.trainer import scheduled_lr
 
     assert scheduled_lr(1e-3, "cosine", 0, 100) == 1e-3
     assert scheduled_lr(1e-3, "cosine", 50, 100) == pytest.approx(5e-4)
     assert scheduled_lr(1e-3, "cosine", 100, 100) == pytest.approx(0.0)
     assert scheduled_lr(1e-3, "constant", 70, 100) == 1e-3
-    model = train("conv-ae", config=TrainConfig(epochs=2, schedule="cosine"))
-    assert model.run.config["train"]["schedule"] == "cosine"
+    used = []  # the learning rate of every optimiser step, as the optimiser saw it
+
+    def record(optimizer, args, kwargs):
+        used.append(optimizer.param_groups[0]["lr"])
+
+    handle = register_optimizer_step_pre_hook(record)
+    try:
+        train("conv-ae", config=TrainConfig(epochs=2, schedule="cosine", lr=2e-3, batch_size=256))
+    finally:
+        handle.remove()
+    assert len(used) > 4 and used == [scheduled_lr(2e-3, "cosine", i, len(used)) for i in range(len(used))]
 
 
 def test_device_auto_falls_back_to_cpu_and_unavailable_devices_are_refused(monkeypatch):

@@ -1,0 +1,116 @@
+"""What training promises beyond "the loss fell": any non-finite loss stops it where it happened, the best
+validation weights are the ones kept, and a second Ctrl-C stops at once."""
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+
+import aezoo
+from aezoo.core.trainer import Progress
+from aezoo.data.splits import Split, Splits
+from aezoo.errors import TrainingError
+from aezoo.registry import Registry
+from aezoo.training import train
+
+
+def build_inf_on_third_batch(input_shape, latent_dim: int = 2):
+    """An mlp-ae whose loss is +inf (not NaN, and with finite gradients) on its third training batch."""
+    model = aezoo.create_model("mlp-ae", input_shape=input_shape, latent_dim=latent_dim, hidden=(16,))
+    clean_loss, calls = model.loss, [0]
+
+    def loss(x):
+        value, parts = clean_loss(x)
+        if model.training:
+            calls[0] += 1
+            if calls[0] == 3:
+                return value + float("inf"), parts
+        return value, parts
+
+    model.loss = loss
+    return model
+
+
+class InfPlugin:
+    @aezoo.hookimpl
+    def register_models(self, register):
+        register("inf-ae", build_inf_on_third_batch, "Loss becomes infinite on batch 3")
+
+
+def test_an_infinite_loss_stops_training_naming_the_batch_and_saves_nothing(aezoo_plugin):
+    aezoo_plugin(InfPlugin(), "inf")
+    with pytest.raises(TrainingError, match=r"loss became inf in epoch 1, batch 3; nothing was saved"):
+        train("inf-ae", epochs=2)
+    assert Registry().list() == [] and Registry().list_checkpoints() == []
+
+
+def load_white_then_black(path, data_dir, download):
+    """Training images all white, validation and test images all black: every step makes validation worse."""
+    white = torch.full((256, 1, 8, 8), 255, dtype=torch.uint8)
+    black = torch.zeros((64, 1, 8, 8), dtype=torch.uint8)
+    return Splits("white-then-black", Split(white), Split(black), Split(black))
+
+
+class DivergingData:
+    @aezoo.hookimpl
+    def register_datasets(self, register):
+        register("white-then-black", load_white_then_black, "Validation gets worse as training goes on")
+
+
+def test_the_best_validation_epochs_weights_are_kept_not_the_last(aezoo_plugin):
+    aezoo_plugin(DivergingData(), "diverging")
+    model = train("mlp-ae", dataset="white-then-black", epochs=4, batch_size=64)
+    history = model.run.history
+    assert model.run.metrics["best_epoch"] == 1 and history[-1]["val_loss"] > history[0]["val_loss"] + 1
+    black = torch.zeros(64, 1, 8, 8)
+    for kept in (model, aezoo.load(model.run.id)):
+        with torch.no_grad():
+            val_loss = kept.eval().loss(black)[0].item()
+        assert val_loss == pytest.approx(history[0]["val_loss"], rel=1e-5)
+
+
+class CtrlCTwice(Progress):
+    """Presses Ctrl-C twice during batch ``n``, as an impatient user does."""
+
+    def __init__(self, n: int):
+        self.n, self.batches = n, 0
+
+    def batch(self, loss, images):
+        self.batches += 1
+        if self.batches == self.n:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    before = signal.getsignal(signal.SIGINT)
+    progress = CtrlCTwice(3)
+    with pytest.raises(KeyboardInterrupt):
+        train("conv-ae", epochs=2, batch_size=64, progress=progress)
+    assert progress.batches == 3  # not one more batch
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C behaves normally again afterwards
+    assert Registry().list() == []
+
+
+def build_fixed_init(input_shape, latent_dim: int = 2):
+    """An mlp-ae whose initial weights do not depend on the training seed."""
+    with torch.random.fork_rng():
+        torch.manual_seed(123)
+        return aezoo.create_model("mlp-ae", input_shape=input_shape, latent_dim=latent_dim, hidden=(32,))
+
+
+class FixedInitPlugin:
+    @aezoo.hookimpl
+    def register_models(self, register):
+        register("fixed-init-ae", build_fixed_init, "Same initial weights whatever the seed")
+
+
+def test_the_seed_sets_the_order_of_the_batches(aezoo_plugin):
+    """With the initial weights fixed, a deterministic autoencoder's weights differ between seeds only through
+    the order in which batches were drawn."""
+    aezoo_plugin(FixedInitPlugin(), "fixed-init")
+    weights = [train("fixed-init-ae", epochs=1, seed=seed).state_dict() for seed in (0, 0, 1)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Mutation check: plant known bugs one at a time in a copy of the repository and run the tests that should
+catch each; a bug the tests miss ("survived") is a behaviour no test can see.
+
+    python tools/mutation_check.py                     # every mutation; a summary and the score
+    python tools/mutation_check.py --only inf-loss-passes --only kl-summed
+    python tools/mutation_check.py --json mutation-report.json
+    python tools/mutation_check.py --check             # only check that every mutation still applies (fast)
+
+The working tree is never modified: src/, tests/ and what the tests read are copied into a temporary folder,
+and pytest runs there with PYTHONPATH pointing at the copy's src/. When the code a mutation names has changed,
+the run stops with "mutation no longer applies": update that entry's ``original`` (and ``replacement``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COPIED = ("src", "tests", "docs", "examples", "pyproject.toml", "README.md")
+TIMEOUT_S = 900  # per mutation; the unmutated baseline (every guarding test) gets three times as long
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One planted bug: in ``file``, the exact text ``original`` becomes ``replacement``; ``tests`` should fail."""
+
+    id: str
+    file: str
+    original: str
+    replacement: str
+    tests: tuple[str, ...]
+
+
+def M(id: str, file: str, original: str, replacement: str, *tests: str) -> Mutation:
+    return Mutation(id, file, original, replacement, tests)
+
+
+TRAINER, OBJECTIVES = "src/aezoo/core/trainer.py", "src/aezoo/core/objectives.py"
+AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evaluator.py"
+STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
+MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
+TRAINING, CLI = "src/aezoo/training.py", "src/aezoo/cli.py"
+
+MUTATIONS: list[Mutation] = [
+    # ---- core: trainer ---------------------------------------------------------------------------------------
+    M("inf-loss-passes", TRAINER, "if not math.isfinite(value):", "if math.isnan(value):",
+      "tests/test_trainer_behaviour.py::test_an_infinite_loss_stops_training_naming_the_batch_and_saves_nothing"),
+    M("nan-loss-passes", TRAINER, "if not math.isfinite(value):", "if False:",
+      "tests/test_training.py::test_nan_loss_stops_with_epoch_and_batch_and_saves_nothing"),
+    M("best-weights-not-restored", TRAINER, "if cfg.restore_best and state.best_weights is not None:",
+      "if False:", "tests/test_trainer_behaviour.py::test_the_best_validation_epochs_weights_are_kept_not_the_last"),
+    M("schedule-ignored", TRAINER,
+      "self._step(x, scheduled_lr(cfg.lr, cfg.schedule, step, cfg.epochs * n_batches))", "self._step(x, cfg.lr)",
+      "tests/test_training.py::test_cosine_schedule_decays_the_learning_rate_to_zero"),
+    M("bf16-ignored", TRAINER, "if dtype else nullcontext", "if False else nullcontext",
+      "tests/test_training.py::test_bf16_mixed_precision_trains_on_cpu"),
+    M("second-ctrl-c-ignored", TRAINER, "if flag[0]:  # a second Ctrl-C stops at once", "if False:",
+      "tests/test_trainer_behaviour.py::test_a_second_ctrl_c_stops_at_once"),
+    M("ctrl-c-ignored", TRAINER, "        flag[0] = True\n", "        pass\n",
+      "tests/test_training.py::test_resume_after_ctrl_c_mid_epoch_reaches_the_same_weights"),
+    M("patience-off-by-one", TRAINER, "state.epoch - state.best_epoch >= cfg.patience",
+      "state.epoch - state.best_epoch > cfg.patience",
+      "tests/test_training.py::test_early_stopping_after_patience_epochs_without_improvement"),
+    M("resume-forgets-rng", TRAINER, "            torch.set_rng_state(state.rng_state)\n", "",
+      "tests/test_training.py::test_resume_after_ctrl_c_mid_epoch_reaches_the_same_weights"),
+    M("epoch-order-ignores-seed", TRAINER, "shuffle.manual_seed(cfg.seed + state.epoch)",
+      "shuffle.manual_seed(state.epoch)",
+      "tests/test_trainer_behaviour.py::test_the_seed_sets_the_order_of_the_batches"),
+    # ---- core: objectives, autoencoder, evaluator ----------------------------------------------------------
+    M("kl-summed", OBJECTIVES, "kl = gaussian_kl(out.mu, out.logvar).sum() / target.shape[0]",
+      "kl = gaussian_kl(out.mu, out.logvar).sum()",
+      "tests/test_model_behaviour.py::test_the_kl_term_is_the_mean_over_the_batch_of_each_images_kl"),
+    M("kl-sign", OBJECTIVES, "return -0.5 * (1 + logvar", "return 0.5 * (1 + logvar", "tests/test_objectives.py"),
+    M("beta-ignored", OBJECTIVES, "return rec + self.beta * kl", "return rec + kl",
+      "tests/test_models.py::test_beta_vae_defaults_to_beta_4_and_vae_to_1"),
+    M("gaussian-likelihood-on-logits", OBJECTIVES, "F.mse_loss(torch.sigmoid(logits), target, reduction=\"sum\")",
+      "F.mse_loss(logits, target, reduction=\"sum\")", "tests/test_objectives.py"),
+    M("restoration-scored-against-corrupted", AUTOENCODER, "return self.objective(x, self(inputs))",
+      "return self.objective(inputs, self(inputs))",
+      "tests/test_model_behaviour.py::test_restoring_models_are_scored_against_the_clean_images"),
+    M("corruption-at-eval", AUTOENCODER, "if (self.training and self.corruption is not None)",
+      "if (self.corruption is not None)",
+      "tests/test_models.py::test_denoising_and_inpainting_corrupt_only_while_training"),
+    M("reparameterise-std-is-var", AUTOENCODER, "torch.randn_like(mu) * (0.5 * logvar).exp()",
+      "torch.randn_like(mu) * logvar.exp()",
+      "tests/test_model_behaviour.py::test_training_draws_codes_from_the_posterior"),
+    M("iw-ignores-posterior-variance", EVALUATOR, "log_normal(z) - log_normal(z, mu, logvar))",
+      "log_normal(z) - log_normal(z, mu))",
+      "tests/test_model_behaviour.py::test_importance_weights_use_the_posterior_variance"),
+    M("evaluation-in-train-mode", EVALUATOR, "    was_training = model.training\n    model.eval()\n",
+      "    was_training = model.training\n",
+      "tests/test_model_behaviour.py::test_evaluation_and_generation_run_the_model_in_eval_mode"),
+    M("psnr-of-sum", EVALUATOR, "mse = (reconstruction - target).pow(2).flatten(1).mean(1)",
+      "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
+      "tests/test_evaluate.py::test_psnr_of_constant_error"),
+    # ---- training wiring and CLI -----------------------------------------------------------------------------
+    M("resume-unknown-key-accepted", TRAINING, "if resume not in known:", "if False:",
+      "tests/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
+    M("corrupt-checkpoint-traceback", TRAINING, "    except Exception as exc:\n        raise AezooError(f\"checkpoint",
+      "    except ImportError as exc:\n        raise AezooError(f\"checkpoint",
+      "tests/test_guards.py::test_resume_from_a_corrupt_checkpoint_is_a_one_line_error"),
+    M("every-rank-prints-errors", CLI, "if os.environ.get(\"RANK\", \"0\") != \"0\":", "if False:",
+      "tests/test_guards.py::test_under_torchrun_only_rank_0_prints_a_user_error"),
+    M("user-errors-as-tracebacks", CLI, "except (AezooError, ValueError) as exc:", "except ValueError as exc:",
+      "tests/test_training.py::test_unknown_model_and_bad_options_are_one_line_errors"),
+    M("zoo-runs-imports-torch", "src/aezoo/commands/runs.py",
+      "    from aezoo.registry import Registry\n\n    registry = Registry(home)\n    records",
+      "    from aezoo.registry import Registry\n    import torch  # noqa: F401\n\n    registry = Registry(home)\n"
+      "    records", "tests/test_guards.py::test_zoo_runs_does_not_import_torch"),
+    M("classifier-cache-ignores-labels", "src/aezoo/classifier.py",
+      "    h.update(split.labels.numpy().astype(np.int64).tobytes())\n", "",
+      "tests/test_guards.py::test_classifier_cache_trains_again_when_only_the_labels_change"),
+    M("cifar10-reshaped-not-transposed", "src/aezoo/data/torchvision_sources.py", ".transpose(0, 3, 1, 2))",
+      ".reshape(-1, 3, 32, 32))", "tests/test_guards.py::test_cifar10_channels_are_the_colour_planes"),
+    # ---- registry --------------------------------------------------------------------------------------------
+    M("load-skips-sha256", "src/aezoo/api.py", "state = registry.load_state(record)",
+      "state = __import__(\"safetensors.torch\", fromlist=[\"x\"]).load_file(str(record.weights_path))",
+      "tests/test_guards.py::test_aezoo_load_refuses_weights_that_do_not_match_their_hash",
+      "tests/test_guards.py::test_zoo_commands_refuse_weights_that_do_not_match_their_hash"),
+    M("load-state-skips-sha256", STORE,
+      "return read_safetensors(run_dir / paths.WEIGHTS, manifest[\"files\"][paths.WEIGHTS][\"sha256\"])",
+      "return read_safetensors(run_dir / paths.WEIGHTS)",
+      "tests/test_registry.py::test_damaged_weights_raise_registry_error_naming_the_file"),
+    M("save-publishes-file-by-file", STORE,
+      "stage = Path(tempfile.mkdtemp(prefix=f\"{run_id}.\", dir=staging_root))", "stage = target",
+      "tests/test_registry_atomic.py::test_a_reader_never_sees_a_half_published_run"),
+    M("atomic-write-in-place", FILES, "    path = Path(path)\n    fd, tmp = tempfile.mkstemp(",
+      "    path = Path(path)\n    path.write_bytes(data)\n    return\n    fd, tmp = tempfile.mkstemp(",
+      "tests/test_registry_atomic.py"),
+    M("version-reused-after-delete", STORE, "                os.mkdir(run_dir)  # empty tombstone",
+      "                pass  # empty tombstone", "tests/test_registry.py::test_latest_moves_on_save_and_delete"),
+    M("delete-keeps-aliases", STORE, "if _read_alias(alias_file) == version:", "if False:",
+      "tests/test_registry.py::test_user_tags_resolve_move_and_go_away_with_their_run"),
+    M("metrics-update-keeps-old-hash", STORE,
+      "            manifest[\"files\"][paths.METRICS] = file_entry(run_dir / paths.METRICS)\n", "",
+      "tests/test_registry.py::test_update_metrics_merges_and_keeps_manifest_valid"),
+    M("bad-run-names-accepted", "src/aezoo/registry/refs.py",
+      "raise RegistryError(f\"invalid {kind} {value!r}: use {NAME_RULE}\")",
+      "pass", "tests/test_registry.py::test_bad_run_alias_model_and_checkpoint_names_are_refused"),
+    M("export-manifest-hashes-skipped", EXPORT, "        _check_file(root / name, entry[\"sha256\"])\n",
+      "        pass\n", "tests/test_guards.py::test_export_with_an_edited_side_file_is_refused"),
+    M("export-newer-format-accepted", EXPORT, "if version > EXPORT_FORMAT_VERSION:", "if False:",
+      "tests/test_guards.py::test_export_of_a_newer_format_is_refused_asking_for_an_upgrade"),
+    M("export-without-weights-accepted", EXPORT, "        if name not in files:\n", "        if False:\n",
+      "tests/test_guards.py::test_export_whose_manifest_omits_the_weights_is_refused"),
+    M("export-path-escape-accepted", EXPORT, "if Path(name).name != name or name in (\".\", \"..\", paths.MANIFEST):",
+      "if name == paths.MANIFEST:",
+      "tests/test_guards.py::test_export_manifest_naming_a_file_outside_the_folder_is_refused"),
+    M("export-config-weights-hash-unchecked", EXPORT, "if weights.get(\"sha256\") != files[paths.WEIGHTS][\"sha256\"]:",
+      "if False:", "tests/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
+    # ---- plugin loader ---------------------------------------------------------------------------------------
+    M("plugin-import-errors-only", MANAGER,
+      "    except Exception as exc:\n        info.errors.append(f\"could not load:",
+      "    except ImportError as exc:\n        info.errors.append(f\"could not load:",
+      "tests/test_guards.py::test_a_plugin_failing_to_import_in_any_way_is_reported_and_the_rest_load"),
+    M("plugin-hook-errors-escape", MANAGER, "except Exception as exc:  # a broken plugin must not break the others",
+      "except ImportError as exc:",
+      "tests/test_plugins.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
+    M("plugin-half-registration-kept", MANAGER, "            traceback.print_exc()\n        return\n",
+      "            traceback.print_exc()\n",
+      "tests/test_plugins.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
+    M("plugin-duplicate-replaces", MANAGER, "        if spec.name in table:\n", "        if False:\n",
+      "tests/test_plugins.py::test_duplicate_name_is_refused_and_both_sources_named"),
+    M("plugin-api-version-unchecked", MANAGER, "if wanted != hookspecs.PLUGIN_API_VERSION:", "if False:",
+      "tests/test_plugins.py::test_plugin_for_another_api_version_is_refused"),
+    M("plugin-allowlist-ignored", MANAGER, "return only is None or name == BUILTIN", "return True or name == BUILTIN",
+      "tests/test_plugins.py::test_load_plugins_allowlist_picks_installed_plugins"),
+    M("dataset-hook-not-called", MANAGER, "    _collect(catalog, info, \"register_datasets\", \"dataset\")\n", "",
+      "tests/test_plugin_api.py"),
+    M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
+      "        if False:\n            raise BadHyperparameterError(",
+      "tests/test_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),
+]
+
+
+def check_applies(mutations: list[Mutation]) -> list[str]:
+    """Problems with the list: an original snippet not found exactly once, a guarding test file missing."""
+    problems = []
+    for m in mutations:
+        path = ROOT / m.file
+        count = path.read_text().count(m.original) if path.is_file() else 0
+        if count != 1:
+            problems.append(f"mutation no longer applies: {m.id}: {m.file} contains the original snippet "
+                            f"{count} times (expected once); update it in tools/mutation_check.py")
+        for test in m.tests:
+            file, _, name = test.partition("::")
+            if not (ROOT / file).is_file() or (name and f"def {name}(" not in (ROOT / file).read_text()):
+                problems.append(f"mutation {m.id}: guarding test {test} does not exist")
+    ids = [m.id for m in mutations]
+    problems += [f"duplicate mutation id {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    return problems
+
+
+def copy_tree(dest: Path) -> None:
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+        elif src.is_file():
+            shutil.copy2(src, dest / name)
+
+
+def run_pytest(copy: Path, tests: tuple[str, ...] | list[str], timeout: float) -> tuple[int | None, float, str]:
+    """(exit code or None on timeout, seconds, output tail) of pytest on ``tests`` in the copy."""
+    env = {**os.environ, "PYTHONPATH": str(copy / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("AEZOO_LOAD_PLUGINS", None)
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, time.perf_counter() - start, "timed out"
+    return done.returncode, time.perf_counter() - start, (done.stdout + done.stderr)[-2000:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="ID", help="Run only this mutation (repeatable).")
+    parser.add_argument("--json", metavar="PATH", help="Also write the results as JSON to PATH ('-': stdout).")
+    parser.add_argument("--check", action="store_true", help="Only check that every mutation still applies.")
+    parser.add_argument("--list", action="store_true", help="List the mutations and their guarding tests.")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="Seconds per mutation (default %(default)s).")
+    args = parser.parse_args(argv)
+
+    mutations = MUTATIONS
+    if args.only:
+        unknown = sorted(set(args.only) - {m.id for m in MUTATIONS})
+        if unknown:
+            parser.error(f"unknown mutation {', '.join(unknown)}; see --list")
+        mutations = [m for m in MUTATIONS if m.id in args.only]
+    if args.list:
+        for m in mutations:
+            print(f"{m.id:40} {m.file}  <- {' '.join(m.tests)}")
+        return 0
+    problems = check_applies(mutations)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems or args.check:
+        if not problems:
+            print(f"all {len(mutations)} mutations apply")
+        return 1 if problems else 0
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="aezoo-mutation-") as tmp:
+        copy = Path(tmp)
+        copy_tree(copy)
+        guards = sorted({t for m in mutations for t in m.tests})
+        code, seconds, out = run_pytest(copy, guards, 3 * args.timeout)
+        if code != 0:
+            print(f"the guarding tests fail without any mutation ({seconds:.0f} s); fix them first:\n{out}",
+                  file=sys.stderr)
+            return 1
+        print(f"baseline: {len(guards)} guarding test targets pass unmutated ({seconds:.0f} s)", flush=True)
+        for m in mutations:
+            target = copy / m.file
+            pristine = target.read_text()
+            target.write_text(pristine.replace(m.original, m.replacement, 1))
+            try:
+                code, seconds, out = run_pytest(copy, m.tests, args.timeout)
+            finally:
+                target.write_text(pristine)
+            status = {0: "survived", 1: "caught", 2: "caught", None: "timeout"}.get(code, "error")
+            results.append({**asdict(m), "status": status, "pytest_exit_code": code, "seconds": round(seconds, 1)})
+            if status == "caught":  # which test saw it, from pytest's short summary
+                results[-1]["failed"] = [line for line in out.splitlines() if line.startswith(("FAILED", "ERROR"))]
+            elif status == "error":
+                results[-1]["output"] = out
+            print(f"{status:9} {m.id:40} {seconds:6.1f} s", flush=True)
+    caught = sum(r["status"] == "caught" for r in results)
+    summary = {"caught": caught, "total": len(results), "score": round(caught / max(len(results), 1), 3),
+               "survived": [r["id"] for r in results if r["status"] == "survived"],
+               "errors": [r["id"] for r in results if r["status"] in ("error", "timeout")], "mutations": results}
+    print(f"score: {caught}/{len(results)} caught"
+          + (f"; survived: {', '.join(summary['survived'])}" if summary["survived"] else "")
+          + (f"; errors: {', '.join(summary['errors'])}" if summary["errors"] else ""))
+    if args.json == "-":
+        print(json.dumps(summary, indent=2))
+    elif args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
