@@ -21,8 +21,8 @@ def build_inf_on_third_batch(input_shape, latent_dim: int = 2):
     model = aezoo.create_model("mlp-ae", input_shape=input_shape, latent_dim=latent_dim, hidden=(16,))
     clean_loss, calls = model.loss, [0]
 
-    def loss(x):
-        value, parts = clean_loss(x)
+    def loss(x, step=None):
+        value, parts = clean_loss(x, step)
         if model.training:
             calls[0] += 1
             if calls[0] == 3:
