@@ -71,7 +71,7 @@ class TCDecomposition(Objective):
             raise ValueError(f"dataset_size must be a whole number >= 0, got {dataset_size!r}")
         if sampling == "mss" and not dataset_size:
             raise ValueError("sampling='mss' needs dataset_size, the number of training images "
-                             "(e.g. --set dataset_size=1293)")
+                             "(e.g. --set dataset_size=1294)")
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
         self.dataset_size, self.sampling = int(dataset_size), sampling
 
