@@ -3,9 +3,11 @@ exactly like a third-party plugin."""
 from __future__ import annotations
 
 from aezoo.models import beta_vae, conv_ae, conv_vae, denoising_ae, inpainting_ae, mlp_ae, vae
+from aezoo.models import beta_tcvae, info_vae, iwae, vamp_vae
 from aezoo.plugins.hookspecs import hookimpl
 
 MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae)
+MODELS += (iwae, vamp_vae, info_vae, beta_tcvae)
 
 # (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
 DATASETS = (

@@ -1,0 +1,31 @@
+"""The IWAE objective: minus the importance-weighted bound log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from aezoo.core.interfaces import Batch, Objective, Step
+from aezoo.core.objectives import iw_bound
+
+if TYPE_CHECKING:
+    from aezoo.core.autoencoder import AutoEncoder
+
+
+class IWBound(Objective):
+    """-IW bound with ``k`` draws per image (k=1: the negative ELBO with a Monte-Carlo KL). The parts
+    ``reconstruction`` and ``kl`` (averaged over the draws) are measurements: the loss is not their sum."""
+
+    diagnostics = ("reconstruction", "kl")
+
+    def __init__(self, k: int = 5):
+        super().__init__()
+        self.k = int(k)
+
+    def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        q = model.infer(batch.inputs)
+        z = q.sample(self.k)  # (k, N, D)
+        logits = model.decoder(z.flatten(0, 1)).unflatten(0, (self.k, -1))
+        log_px, log_pz, log_qz = model.likelihood.log_prob(logits, batch.x), model.prior.log_prob(z), q.log_prob(z)
+        loss = -iw_bound(log_px, log_pz, log_qz).mean()
+        return loss, {"neg_iw_bound": loss, "reconstruction": -log_px.mean(), "kl": (log_qz - log_pz).mean()}
