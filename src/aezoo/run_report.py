@@ -39,7 +39,7 @@ def describe(model: Any) -> str:
             "quantised": "a quantised (codebook) code"}.get(caps.posterior, caps.posterior)
     trained = f"; trained on {caps.corruption[0]} {caps.corruption[1]:g} corrupted inputs" if caps.corruption else ""
     sampler = caps.prior_title if caps.sampler == "prior" else f"a {caps.sampler} fitted to its training codes"
-    return (f"{model.latent_dim}-D latent with {code}, prior {caps.prior_title}; samples are drawn from "
+    return (f"{model.latent_dim}-D latent with {code} and {caps.prior_title}; samples are drawn from "
             f"{sampler}{trained}.")
 
 

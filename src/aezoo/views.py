@@ -55,7 +55,8 @@ def _train_subset(splits: Splits, limit: int) -> torch.Tensor:
     return to_float(train.images[sorted(spread(train.labels, limit, len(train)))])
 
 
-def _codes(model: Any, splits: Splits) -> torch.Tensor:
+def train_codes(model: Any, splits: Splits) -> torch.Tensor:
+    """Codes of up to MAX_CODES training images spread over the classes (to fit a density to)."""
     return generate.encode_all(model, _train_subset(splits, MAX_CODES))
 
 
@@ -93,7 +94,7 @@ def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0,
     """Decoded draws from the model's default sampler (or ``sampler``); the title names the distribution."""
     generator = torch.Generator().manual_seed(seed)
     sampler = sampler or model.sampler
-    prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else _codes(model, splits), seed=seed)
+    prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else train_codes(model, splits), seed=seed)
     images = generate.decode_draws(model, prior, n, generator).cpu()
     out = figures.image_grid(images, path, nrow=8, title=f"Samples from {prior.title}")
     return Shown([out], info={"sampler": sampler, "distribution": prior.title})
@@ -104,7 +105,7 @@ def samples_like(model: Any, splits: Splits, path: Path, index: int | None = Non
     picks = default_picks(splits, 1, None if index is None else [index])
     x = _floats(splits, picks)
     generator = torch.Generator().manual_seed(seed)
-    codes = None if model.capabilities.posterior_density else _codes(model, splits)
+    codes = None if model.capabilities.posterior_density else train_codes(model, splits)
     images = generate.sample_like(model, x, n, codes=codes, generator=generator).cpu()
     caption = [f"#{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")]
     return Shown([figures.rows_figure([("example", x, caption), ("similar", images)], path)], [picks])
