@@ -92,8 +92,7 @@ def samples(group: Sequence[Entry], path: Path, seed: int = 0) -> Path:
         codes = None if sampler == "prior" else views.train_codes(entry.model, entry.splits)
         prior = generate.fit_sampler(entry.model, sampler, codes, seed=seed)
         images = generate.decode_draws(entry.model, prior, SHOWN_SAMPLES, torch.Generator().manual_seed(seed)).cpu()
-        rows.append((f"{entry.id}
-({sampler})", images))
+        rows.append((f"{entry.id}\n({sampler})", images))
     return figures.rows_figure(rows, path, title="Samples (each run's default sampler)")
 
 
@@ -133,10 +132,16 @@ def build_compare(entries: Sequence[Entry], path: Path | str, seed: int = 0) -> 
         datasets = ", ".join(groups)
         sections = [("Test metrics", metrics_table({e.id: e.metrics for e in entries})), ("Figures", "".join(parts))]
         subtitle = (f"{len(entries)} runs on the test split of {datasets}: "
-                    + "; ".join(f"{e.id} ({e.model.run.model}, {e.model.capabilities.posterior} code, prior "
-                                f"{e.model.capabilities.prior_title})" for e in entries))
+                    + "; ".join(f"{e.id} ({e.model.run.model}, {e.model.capabilities.posterior} code, samples from "
+                                f"{sampled_from(e.model)})" for e in entries))
         write_page(path, page("aezoo compare: " + ", ".join(e.id for e in entries), subtitle, sections))
     return summary(entries, picks)
+
+
+def sampled_from(model: Any) -> str:
+    """What the run's samples are drawn from, in words."""
+    caps = model.capabilities
+    return caps.prior_title if caps.sampler == "prior" else f"a {caps.sampler} fitted to its training codes"
 
 
 def train_all(models: Sequence[str], dataset: str, epochs: int, seed: int = 0, data_dir: str | None = None,
