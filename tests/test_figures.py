@@ -152,7 +152,14 @@ def test_latent_grid_covers_the_region_the_codes_occupy(tmp_path, vae2):
     codes = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 0.5 + torch.tensor([40.0, -7.0])
     xs, ys = figures.code_range(codes, 5)
     assert 38 < xs[0] < xs[-1] < 42 and -9 < ys[0] < ys[-1] < -5  # not N(0, I) quantiles
-    read_png(figures.latent_grid_figure(vae2, tmp_path / "grid.png", n=5, codes=codes))
+    seen = []
+    decode = vae2.decode
+    vae2.decode = lambda z: (seen.append(z), decode(z))[1]
+    try:
+        read_png(figures.latent_grid_figure(vae2, tmp_path / "grid.png", n=5, codes=codes))
+    finally:
+        del vae2.decode
+    assert 38 < seen[0][:, 0].min() and seen[0][:, 0].max() < 42 and -9 < seen[0][:, 1].min()
 
 
 def test_curves_keep_diagnostics_off_the_loss_axes(tmp_path):

@@ -133,9 +133,9 @@ def class_samples(model: Any, splits: Splits, path: Path, label: int | None = No
         images = generate.generate_class(model, stats, label, n, generator=generator).cpu()
         title = f"Generated: class {class_name(label, splits.classes)}"
         return Shown([figures.image_grid(images, path, nrow=8, title=title)], info={"labels": [label]})
-    rows = [(class_name(c, splits.classes), generate.generate_class(model, stats, c, n, generator=generator).cpu())
-            for c in labels]
-    return Shown([figures.rows_figure(rows, path, title="Generated: one row per class")], info={"labels": labels})
+    drawn = {c: generate.generate_class(model, stats, c, n, generator=generator).cpu() for c in labels}
+    rows = [(class_name(c, splits.classes), images) for c, images in drawn.items()]
+    return Shown([figures.rows_figure(rows, path, title="Generated: one row per class")], info={"labels": list(drawn)})
 
 
 def interpolation(model: Any, splits: Splits, path: Path, start: int | None = None, end: int | None = None,
