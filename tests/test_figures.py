@@ -146,3 +146,47 @@ def test_report_is_self_contained(tmp_path):
     embedded = base64.b64decode(parser.links[0].split(",", 1)[1])
     assert embedded == png.read_bytes()
     assert "optim.lr" in text and "0.001" in text and "21.5" in text
+
+
+def test_latent_grid_covers_the_region_the_codes_occupy(tmp_path, vae2):
+    codes = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 0.5 + torch.tensor([40.0, -7.0])
+    xs, ys = figures.code_range(codes, 5)
+    assert 38 < xs[0] < xs[-1] < 42 and -9 < ys[0] < ys[-1] < -5  # not N(0, I) quantiles
+    seen = []
+    decode = vae2.decode
+    vae2.decode = lambda z: (seen.append(z), decode(z))[1]
+    try:
+        read_png(figures.latent_grid_figure(vae2, tmp_path / "grid.png", n=5, codes=codes))
+    finally:
+        del vae2.decode
+    assert 38 < seen[0][:, 0].min() and seen[0][:, 0].max() < 42 and -9 < seen[0][:, 1].min()
+
+
+def test_curves_keep_diagnostics_off_the_loss_axes(tmp_path):
+    history = [{"epoch": e, "train_loss": 10.0 / e, "val_loss": 11.0 / e, "train_kl": 1.0, "train_accuracy": 0.5}
+               for e in (1, 2, 3)]
+    three = figures.curves_figure(history, tmp_path / "c.png", diagnostics=("accuracy",))
+    two = figures.curves_figure(history, tmp_path / "d.png")
+    assert read_png(three).shape[1] > read_png(two).shape[1]
+
+
+def test_metric_cells_say_not_applicable_never_zero():
+    from aezoo import metric_table
+
+    plain = {"test_n_images": 3, "test_psnr": 14.0, "test_not_applicable": {"neg_elbo": "no posterior density"}}
+    cells = {m.key: c["ae"] for m, c in metric_table.rows({"ae": plain, "vae": {"test_neg_elbo": 25.123}})}
+    assert cells["test_neg_elbo"] == "n/a: no posterior density" and cells["test_psnr"] == "14.00"
+    assert "test_kl" not in cells  # measured by no run: no row
+
+
+@pytest.mark.parametrize("name", ["conv-vae", "mlp-ae"])
+def test_inference_methods_return_plain_tensors(name):
+    from aezoo.api import create_model
+
+    model = create_model(name, input_shape=(1, 8, 8), latent_dim=2)
+    x = images(4)
+    outputs = [model.encode(x), model.decode(torch.zeros(2, 2)), model.reconstruct(x)]
+    if name == "conv-vae":
+        outputs.append(model.sample(3))
+    assert all(not t.requires_grad and t.grad_fn is None for t in outputs)
+    outputs[-1].numpy()

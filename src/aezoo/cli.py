@@ -92,11 +92,12 @@ def plugins_cmd(as_json: bool) -> None:
 
 def _add_commands() -> None:
     from aezoo.commands import inspect
+    from aezoo.commands.compare import compare_cmd
     from aezoo.commands.runs import runs_cmd
     from aezoo.commands.share import export_cmd, import_cmd
     from aezoo.commands.train import train_cmd
 
-    for command in (train_cmd, runs_cmd, *inspect.COMMANDS, export_cmd, import_cmd):
+    for command in (train_cmd, runs_cmd, *inspect.COMMANDS, compare_cmd, export_cmd, import_cmd):
         main.add_command(command)
 
 

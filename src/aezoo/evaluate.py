@@ -43,19 +43,31 @@ def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int
     return metrics
 
 
+def evaluate_and_save(model: Any, splits: Splits, iw_samples: int = 100, limit: int | None = None,
+                      home: str | None = None, save: bool = True) -> dict[str, Any]:
+    """Evaluate a loaded run on ``splits`` and (``save``, and only for a run of this registry: an exported folder
+    is read-only) merge the results into its metrics.json."""
+    from aezoo.registry import Registry
+
+    registry = Registry(home)
+    metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit,
+                             cache_dir=registry.home / "cache" / "classifiers")
+    if save and in_registry(model, registry):
+        registry.update_metrics(model.run.id, metrics)
+    return metrics
+
+
+def in_registry(model: Any, registry: Any) -> bool:
+    """Whether ``model`` was loaded from ``registry`` (not from an exported folder)."""
+    run = getattr(model, "run", None)
+    return run is not None and Path(run.path).resolve().is_relative_to(Path(registry.home).resolve())
+
+
 def evaluate_run(ref: str, dataset: str | None = None, data_dir: str | None = None, iw_samples: int = 100,
                  limit: int | None = None, home: str | None = None, save: bool = True) -> dict[str, Any]:
     """Load run ``ref``, evaluate it on its test split and (``save``) merge the results into its metrics.json."""
     from aezoo.api import load
-    from aezoo.registry import Registry
 
-    registry = Registry(home)
     model = load(ref, home=home)
     splits = run_splits(model, dataset, data_dir)
-    metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit,
-                             cache_dir=registry.home / "cache" / "classifiers")
-    from aezoo.registry.export import is_export_path
-
-    if save and not is_export_path(ref):  # an exported folder is read-only: its hashes must keep matching
-        registry.update_metrics(model.run.id, metrics)
-    return metrics
+    return evaluate_and_save(model, splits, iw_samples, limit, home, save)

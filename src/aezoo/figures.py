@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -72,14 +72,27 @@ def image_grid(images: torch.Tensor | np.ndarray, path: Path | str, nrow: int = 
     return _save(fig, path)
 
 
-def rows_figure(rows: Sequence[tuple[str, torch.Tensor | np.ndarray]], path: Path | str,
-                title: str | None = None) -> Path:
-    """Rows of images with a label on the left of each row (the shared layout of several figures)."""
-    n = max(len(_numpy_images(images)) for _, images in rows)
-    fig = _figure(max(3.0, 0.7 * n + 1.5), 0.9 * len(rows) + (0.5 if title else 0.2))
-    for i, (label, images) in enumerate(rows):
+Row = tuple  # (label, images) or (label, images, captions): one caption per image, shown under it
+
+
+def rows_figure(rows: Sequence[Row], path: Path | str, title: str | None = None) -> Path:
+    """Rows of images with a label on the left of each row (the shared layout of several figures); a row given
+    as ``(label, images, captions)`` shows each caption (e.g. the image's class) under its image."""
+    n = max(len(_numpy_images(row[1])) for row in rows)
+    captioned = any(len(row) > 2 and row[2] for row in rows)
+    row_height = 0.9 + (0.3 if captioned else 0)
+    fig = _figure(max(3.0, 0.7 * n + 1.5), row_height * len(rows) + (0.5 if title else 0.2))
+    for i, row in enumerate(rows):
+        label, images = row[0], row[1]
         ax = fig.add_subplot(len(rows), 1, i + 1)
-        _show(ax, tile(images, n))
+        array = tile(images, n)
+        _show(ax, array)
+        captions = list(row[2]) if len(row) > 2 and row[2] else []
+        if captions:
+            side = _numpy_images(images).shape[3]
+            ax.set_xticks([1 + k * (side + 1) + side / 2 - 0.5 for k in range(len(captions))],
+                          [str(c) for c in captions], fontsize=7)
+            ax.tick_params(axis="x", length=0, pad=2)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -88,9 +101,9 @@ def rows_figure(rows: Sequence[tuple[str, torch.Tensor | np.ndarray]], path: Pat
 
 
 def reconstruction_figure(originals: torch.Tensor, reconstructions: torch.Tensor, path: Path | str,
-                          title: str | None = "Reconstructions") -> Path:
-    """Originals in the top row, their reconstructions below."""
-    return rows_figure([("original", originals), ("reconstruction", reconstructions)], path, title)
+                          title: str | None = "Reconstructions", captions: Sequence[str] | None = None) -> Path:
+    """Originals in the top row (``captions`` under them, e.g. their classes), their reconstructions below."""
+    return rows_figure([("original", originals, captions), ("reconstruction", reconstructions)], path, title)
 
 
 def _project(codes: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, str]:
@@ -164,21 +177,34 @@ def gaussian_grid(n: int, span: float) -> np.ndarray:
     return np.array([normal.inv_cdf(p) for p in np.linspace(low, high, n)])
 
 
+def code_range(codes: torch.Tensor | np.ndarray, n: int, coverage: float = 0.98) -> list[np.ndarray]:
+    """Per latent dimension, ``n`` evenly spaced values over the central ``coverage`` of the codes (their 1st to
+    99th percentile by default): the region the codes occupy, wherever the prior is centred."""
+    a = np.asarray(codes.detach().cpu() if isinstance(codes, torch.Tensor) else codes, dtype=np.float64)
+    tail = 100 * (1 - coverage) / 2
+    low, high = np.percentile(a, tail, axis=0), np.percentile(a, 100 - tail, axis=0)
+    return [np.linspace(lo, hi if hi > lo else lo + 1e-3, n) for lo, hi in zip(low, high)]
+
+
 def latent_grid_figure(model: Any, path: Path | str, n: int = 15, span: float = 3.0,
                        codes: torch.Tensor | None = None) -> Path:
-    """The decoded n x n grid over the plane of a 2-D latent. For a plain AE pass ``codes`` so that the grid
-    is centred on their mean and scaled by their per-dim std (a VAE uses its N(0, I) prior)."""
+    """The decoded n x n grid over the plane of a 2-D latent: over the region ``codes`` occupy (1st to 99th
+    percentile per dimension) when they are given, else over N(0, I) quantiles from -span to span (models whose
+    prior shapes their codes only)."""
     from aezoo.core.evaluator import inference, model_device
 
     if model.latent_dim != 2:
         raise ValueError(f"the latent grid needs a 2-D latent, this model has latent_dim {model.latent_dim}")
-    values = gaussian_grid(n, span)
-    gx, gy = np.meshgrid(values, values[::-1])  # y grows upwards
-    z = torch.tensor(np.column_stack([gx.ravel(), gy.ravel()]), dtype=torch.float32)
     if codes is not None:
-        z = codes.float().mean(0) + z * codes.float().std(0)
+        xs, ys = code_range(codes, n)
+        subtitle = " over the region of the test codes"
     elif model.sampler != "prior":
         raise ValueError("this model's codes are not shaped by its prior: pass codes= to place the grid")
+    else:
+        xs = ys = gaussian_grid(n, span)
+        subtitle = " over N(0, I) quantiles"
+    gx, gy = np.meshgrid(xs, ys[::-1])  # y grows upwards
+    z = torch.tensor(np.column_stack([gx.ravel(), gy.ravel()]), dtype=torch.float32)
     with inference(model):
         images = model.decode(z.to(model_device(model))).cpu()
     grid = tile(images, n, pad=0)
@@ -186,12 +212,11 @@ def latent_grid_figure(model: Any, path: Path | str, n: int = 15, span: float = 
     ax = fig.add_subplot()
     h, w = grid.shape[:2]
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
-    ticks = (np.arange(n) + 0.5) * w / n
-    ax.set_xticks(ticks, [f"{v:.1f}" for v in values], fontsize=7, rotation=90)
-    ax.set_yticks((np.arange(n) + 0.5) * h / n, [f"{v:.1f}" for v in values[::-1]], fontsize=7)
+    ax.set_xticks((np.arange(n) + 0.5) * w / n, [f"{v:.2g}" for v in xs], fontsize=7, rotation=90)
+    ax.set_yticks((np.arange(n) + 0.5) * h / n, [f"{v:.2g}" for v in ys[::-1]], fontsize=7)
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
-    ax.set_title("Decoded latent grid" + (" (codes' mean +- std units)" if codes is not None else ""), fontsize=10)
+    ax.set_title("Decoded latent grid" + subtitle, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -204,7 +229,8 @@ def interpolation_figure(images: torch.Tensor | Sequence[torch.Tensor], path: Pa
 
 
 def corruption_figure(corrupted: torch.Tensor, restored: torch.Tensor, clean: torch.Tensor, path: Path | str,
-                      errors: dict[str, float] | None = None, title: str | None = None) -> Path:
+                      errors: dict[str, float] | None = None, title: str | None = None,
+                      captions: Sequence[str] | None = None) -> Path:
     """Three labelled rows: corrupted, restored, clean; ``errors`` (e.g. Restoration.errors) in the labels."""
     errors = errors or {}
 
@@ -212,38 +238,59 @@ def corruption_figure(corrupted: torch.Tensor, restored: torch.Tensor, clean: to
         extra = [f"{k.split('_', 1)[1]} {v:.3g}" for k, v in errors.items() if k.startswith(name + "_")]
         return name + ("\n" + "\n".join(extra) if extra else "")
 
-    return rows_figure([(label("corrupted"), corrupted), (label("restored"), restored), ("clean", clean)],
+    return rows_figure([(label("corrupted"), corrupted), (label("restored"), restored), ("clean", clean, captions)],
                        path, title)
 
 
-def curves_figure(history: Sequence[dict[str, Any]], path: Path | str, title: str | None = "Training curves") -> Path:
-    """Train/val loss per epoch, and a second panel with the loss parts (train_/val_ keys) when present."""
+def curves_figure(history: Sequence[dict[str, Any]], path: Path | str, title: str | None = "Training curves",
+                  diagnostics: Sequence[str] = ()) -> Path:
+    """Train/val loss per epoch; a second panel with the loss parts (train_/val_ keys) when present, and a third
+    with the ``diagnostics`` (parts that are measurements, not loss terms, e.g. ``model.objective.diagnostics``),
+    so that they never share the loss axis."""
     history = [h for h in history if isinstance(h, dict)]
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
-    parts = sorted({k.split("_", 1)[1] for h in history for k in h
+    names = sorted({k.split("_", 1)[1] for h in history for k in h
                     if k.startswith(("train_", "val_")) and k not in ("train_loss", "val_loss")
-                    and isinstance(h[k], (int, float))})
-    fig = _figure(10 if parts else 6, 4)
-    axes = [fig.add_subplot(1, 2 if parts else 1, i + 1) for i in range(2 if parts else 1)]
-
-    def plot(ax, key: str, style: str) -> None:
-        pts = [(e, h[key]) for e, h in zip(epochs, history) if isinstance(h.get(key), (int, float))]
-        if pts:
-            ax.plot(*zip(*pts), style, label=key, marker="o", markersize=3)
-
-    plot(axes[0], "train_loss", "-")
-    plot(axes[0], "val_loss", "--")
-    axes[0].set_title("loss", fontsize=10)
-    for part in parts:
-        plot(axes[1], f"train_{part}", "-")
-        plot(axes[1], f"val_{part}", "--")
-    if parts:
-        axes[1].set_title("loss parts", fontsize=10)
-    for ax in axes:
+                    and isinstance(h[k], (int, float)) and not isinstance(h[k], bool)})
+    panels = [("loss", ["loss"]), ("loss parts", [p for p in names if p not in diagnostics]),
+              ("diagnostics", [p for p in names if p in diagnostics])]
+    panels = [p for p in panels if p[1]]
+    fig = _figure({1: 6, 2: 10}.get(len(panels), 14), 4)
+    for i, (name, parts) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        for part in parts:
+            for split, style in (("train", "-"), ("val", "--")):
+                pts = [(e, h[f"{split}_{part}"]) for e, h in zip(epochs, history)
+                       if isinstance(h.get(f"{split}_{part}"), (int, float))]
+                if pts:
+                    ax.plot(*zip(*pts), style, label=f"{split}_{part}", marker="o" if len(pts) < 40 else None,
+                            markersize=3)
+        ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch")
         if ax.lines:
             ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def overlaid_curves_figure(histories: Mapping[str, Sequence[dict[str, Any]]], path: Path | str,
+                           key: str = "loss", title: str | None = None) -> Path:
+    """One line per run: ``val_<key>`` solid and ``train_<key>`` dotted, in the run's colour."""
+    fig = _figure(8, 4.5)
+    ax = fig.add_subplot()
+    cmap = _colormap("tab10")
+    for i, (run, history) in enumerate(histories.items()):
+        for split, style in (("val", "-"), ("train", ":")):
+            pts = [(h.get("epoch", j + 1), h[f"{split}_{key}"]) for j, h in enumerate(history)
+                   if isinstance(h, dict) and isinstance(h.get(f"{split}_{key}"), (int, float))]
+            if pts:
+                ax.plot(*zip(*pts), style, color=cmap(i % 10), label=f"{run} ({split})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{key} (each model's own objective)")
+    if ax.lines:
+        ax.legend(fontsize=8)
+    ax.set_title(title or f"Training curves: {key}", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

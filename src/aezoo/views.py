@@ -1,97 +1,244 @@
 """The classic VAE tutorial's pictures of a trained model, one function per `zoo` figure command.
 
-Each picks the images it needs from the model's dataset splits, computes, draws a PNG and returns its path
-(and any numbers it measured). The drawing itself lives in ``aezoo.figures``.
+Each picks the test images it needs (seeded and spread across classes, see ``aezoo.picks``, unless the caller
+names them), computes, draws PNGs and returns a ``Shown``: the files, the test images used with their labels, and
+any numbers it measured. The drawing itself lives in ``aezoo.figures``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
 from aezoo import figures, generate
 from aezoo.data import Splits
 from aezoo.data.splits import to_float
+from aezoo.picks import Picks, chosen, class_name, pairs, pick, spread
 
-MAX_CODES = 5000  # images encoded to fit Gaussians to a plain AE's codes
-
-
-def _image(splits: Splits, index: int) -> torch.Tensor:
-    n = len(splits.test)
-    if not 0 <= index < n:
-        raise ValueError(f"image index {index} is out of range: the test split has {n} images (0..{n - 1})")
-    return to_float(splits.test.images[index:index + 1])
+MAX_CODES = 5000  # training images encoded to fit a density to a model's codes
+MAX_CLASS_CODES = 20000  # training images encoded to fit the per-class Gaussians
+DENOISE_DEFAULT = ("gaussian", 0.3)
+INPAINT_DEFAULT = ("block", 0.4)
+DEFAULT_LEVELS = {"gaussian": 0.3, "salt-pepper": 0.2, "pixels": 0.5, "block": 0.4}
 
 
-def _codes(model: Any, splits: Splits) -> torch.Tensor:
-    return generate.encode_all(model, to_float(splits.train.images[:MAX_CODES]))
+@dataclass
+class Shown:
+    """What a figure function made: its files, the test images it shows (with labels) and what it measured."""
+
+    paths: list[Path]
+    picks: list[Picks] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able: ``files``, ``images`` (one entry per group of test images: indices, labels, classes)."""
+        return {"files": [str(p) for p in self.paths], "images": [p.as_dict() for p in self.picks], **self.info}
+
+    def lines(self) -> list[str]:
+        """What a command prints: where it wrote, then which test images it used."""
+        return [f"wrote {p}" for p in self.paths] + [p.describe() for p in self.picks]
 
 
-def reconstruction(model: Any, splits: Splits, path: Path, n: int = 16) -> Path:
-    originals = splits.test.floats(n)
+def _floats(splits: Splits, picks: Picks) -> torch.Tensor:
+    return to_float(splits.test.images[picks.indices])
+
+
+def _train_subset(splits: Splits, limit: int) -> torch.Tensor:
+    """Up to ``limit`` training images spread over the classes (the split may be stored sorted by label)."""
+    train = splits.train
+    return to_float(train.images[sorted(spread(train.labels, limit, len(train)))])
+
+
+def train_codes(model: Any, splits: Splits) -> torch.Tensor:
+    """Codes of up to MAX_CODES training images spread over the classes (to fit a density to)."""
+    return generate.encode_all(model, _train_subset(splits, MAX_CODES))
+
+
+def default_picks(splits: Splits, n: int, indices: Sequence[int] | None = None) -> Picks:
+    """The test images a figure shows: ``indices`` when given, else ``n`` seeded picks spread across classes."""
+    if indices is not None:
+        return chosen(splits.test, indices, splits.classes)
+    return pick(splits.test, n, splits.classes)
+
+
+def reconstruction(model: Any, splits: Splits, path: Path, n: int = 16,
+                   indices: Sequence[int] | None = None) -> Shown:
+    picks = default_picks(splits, n, indices)
+    originals = _floats(splits, picks)
     with torch.no_grad():
         recon = model.reconstruct(originals).cpu()
-    return figures.reconstruction_figure(originals, recon, path)
+    return Shown([figures.reconstruction_figure(originals, recon, path, captions=picks.names())], [picks])
 
 
-def latent(model: Any, splits: Splits, path: Path, method: str = "auto", limit: int = 2000) -> list[Path]:
-    """The test codes as a scatter coloured by label; for a 2-D latent also the decoded grid (``*-grid.png``)."""
+def latent(model: Any, splits: Splits, path: Path, method: str = "auto", limit: int = 2000) -> Shown:
+    """The test codes as a scatter coloured by label; for a 2-D latent also the decoded grid over the region the
+    codes occupy (``*-grid.png``)."""
     test = splits.test
-    codes = generate.encode_all(model, test.floats(limit))
-    labels = None if test.labels is None else test.labels[:limit]
+    keep = sorted(spread(test.labels, limit, len(test)))
+    codes = generate.encode_all(model, to_float(test.images[keep]))
+    labels = None if test.labels is None else test.labels[keep]
     out = [figures.latent_figure(codes, labels, path, method=method, class_names=splits.classes)]
     if model.latent_dim == 2:
-        grid = path.with_name(path.stem + "-grid" + path.suffix)
-        out.append(figures.latent_grid_figure(model, grid, codes=None if model.sampler == "prior" else codes))
-    return out
+        out.append(figures.latent_grid_figure(model, path.with_name(path.stem + "-grid" + path.suffix), codes=codes))
+    return Shown(out, info={"test_images_mapped": len(keep)})
 
 
 def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0,
-            sampler: str | None = None) -> Path:
+            sampler: str | None = None) -> Shown:
     """Decoded draws from the model's default sampler (or ``sampler``); the title names the distribution."""
     generator = torch.Generator().manual_seed(seed)
     sampler = sampler or model.sampler
-    prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else _codes(model, splits), seed=seed)
+    prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else train_codes(model, splits), seed=seed)
     images = generate.decode_draws(model, prior, n, generator).cpu()
-    return figures.image_grid(images, path, nrow=8, title=f"Samples from {prior.title}")
+    out = figures.image_grid(images, path, nrow=8, title=f"Samples from {prior.title}")
+    return Shown([out], info={"sampler": sampler, "distribution": prior.title})
 
 
-def samples_like(model: Any, splits: Splits, path: Path, index: int, n: int = 10, seed: int = 0) -> Path:
-    x = _image(splits, index)
+def samples_like(model: Any, splits: Splits, path: Path, index: int | None = None, n: int = 10,
+                 seed: int = 0) -> Shown:
+    picks = default_picks(splits, 1, None if index is None else [index])
+    x = _floats(splits, picks)
     generator = torch.Generator().manual_seed(seed)
-    codes = None if model.capabilities.posterior_density else _codes(model, splits)
+    codes = None if model.capabilities.posterior_density else train_codes(model, splits)
     images = generate.sample_like(model, x, n, codes=codes, generator=generator).cpu()
-    return figures.rows_figure([("example", x), ("similar", images)], path)
+    caption = [f"#{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")]
+    return Shown([figures.rows_figure([("example", x, caption), ("similar", images)], path)], [picks])
 
 
-def class_samples(model: Any, splits: Splits, path: Path, label: int, n: int = 16, seed: int = 0) -> Path:
-    train = splits.train
-    if train.labels is None:
+def class_labels(splits: Splits) -> list[int]:
+    """The labels of the training split, sorted; a ValueError for unlabelled data."""
+    if splits.train.labels is None:
         raise ValueError(f"dataset {splits.name!r} has no labels, so there are no classes to generate from")
-    labels = sorted(set(train.labels.tolist()))
-    if label not in labels:
+    return sorted(set(splits.train.labels.tolist()))
+
+
+def class_samples(model: Any, splits: Splits, path: Path, label: int | None = None, n: int = 16,
+                  seed: int = 0) -> Shown:
+    """Images of class ``label`` (``None``: every class, one row each) from Gaussians fitted to each class's
+    training codes."""
+    labels = class_labels(splits)
+    if label is not None and label not in labels:
         raise ValueError(f"label {label} does not occur in {splits.name!r}; labels are {labels}")
-    keep = slice(0, 20000)
+    train = splits.train
+    keep = sorted(spread(train.labels, MAX_CLASS_CODES, len(train)))
     stats = generate.fit_class_gaussians(model, to_float(train.images[keep]), train.labels[keep])
     generator = torch.Generator().manual_seed(seed)
-    images = generate.generate_class(model, stats, label, n, generator=generator).cpu()
-    name = splits.classes[label] if splits.classes and label < len(splits.classes) else str(label)
-    return figures.image_grid(images, path, nrow=8, title=f"Generated: class {name}")
+    if label is not None:
+        images = generate.generate_class(model, stats, label, n, generator=generator).cpu()
+        title = f"Generated: class {class_name(label, splits.classes)}"
+        return Shown([figures.image_grid(images, path, nrow=8, title=title)], info={"labels": [label]})
+    drawn = {c: generate.generate_class(model, stats, c, n, generator=generator).cpu() for c in labels}
+    rows = [(class_name(c, splits.classes), images) for c, images in drawn.items()]
+    return Shown([figures.rows_figure(rows, path, title="Generated: one row per class")], info={"labels": list(drawn)})
 
 
-def interpolation(model: Any, splits: Splits, path: Path, start: int, end: int, steps: int = 10,
-                  slerp: bool = False) -> Path:
-    images = generate.interpolate(model, _image(splits, start), _image(splits, end), steps, slerp=slerp).cpu()
+def interpolation(model: Any, splits: Splits, path: Path, start: int | None = None, end: int | None = None,
+                  steps: int = 10, slerp: bool = False, count: int = 1) -> Shown:
+    """Decoded latent paths between two test images (``start``, ``end``; default: ``count`` seeded pairs of
+    different classes), each row framed by the two original images."""
+    if (start is None) != (end is None):
+        raise ValueError("give both ends of the interpolation (--from and --to), or neither for a seeded pair of "
+                         "test images of different classes")
+    groups = pairs(splits.test, count, splits.classes) if start is None else \
+        [chosen(splits.test, [start, end], splits.classes)]
+    rows = []
+    for picks in groups:
+        a, b = _floats(splits, picks)
+        path_images = generate.interpolate(model, a, b, steps, slerp=slerp).cpu()
+        names = picks.names()
+        captions = [f"#{i}" + (f" ({c})" if c else "") for i, c in zip(picks.indices, names)]
+        images = torch.cat([a[None], path_images, b[None]])
+        rows.append(("", images, [f"{captions[0]}\noriginal", *[""] * steps, f"{captions[1]}\noriginal"]))
     kind = "spherical" if slerp else "linear"
-    return figures.interpolation_figure(images, path, title=f"{kind} interpolation: test image {start} -> {end}")
+    title = f"{kind.capitalize()} interpolation: originals at both ends, decoded path between their codes"
+    return Shown([figures.rows_figure(rows, path, title)], groups, info={"interpolation": kind})
 
 
-def restoration(model: Any, splits: Splits, path: Path, kind: str, level: float, n: int = 8,
-                inpainting: bool = False, seed: int = 0) -> tuple[Path, dict[str, float]]:
+def trained_corruption(model: Any) -> tuple[str, float] | None:
+    """The corruption the model was trained on: ``model.capabilities.corruption``, else read from the run's
+    hyperparameters (``noise``/``noise_level``, ``mask``/``mask_level``); None when it was trained on clean data."""
+    corruption = model.capabilities.corruption
+    if corruption is not None:
+        return corruption
+    hp = model.run.hyperparameters if getattr(model, "run", None) is not None else {}
+    for kind, level in (("noise", "noise_level"), ("mask", "mask_level")):
+        if hp.get(kind) in DEFAULT_LEVELS:
+            return hp[kind], float(hp.get(level, DEFAULT_LEVELS[hp[kind]]))
+    return None
+
+
+def corruption_for(model: Any, inpainting: bool, kind: str | None = None,
+                   level: float | None = None) -> tuple[str, float, bool]:
+    """(kind, level, trained): the model's own training corruption and level unless ``kind``/``level`` say
+    otherwise; ``trained`` tells whether the model was trained on that kind of corruption."""
+    kinds = generate.INPAINT_KINDS if inpainting else generate.DENOISE_KINDS
+    own = trained_corruption(model)
+    own = own if own is not None and own[0] in kinds else None
+    kind = kind or (own[0] if own else (INPAINT_DEFAULT if inpainting else DENOISE_DEFAULT)[0])
+    if level is None:
+        level = own[1] if own and own[0] == kind else DEFAULT_LEVELS[kind]
+    return kind, float(level), own is not None and own[0] == kind
+
+
+def restoration(model: Any, splits: Splits, path: Path, kind: str | None = None, level: float | None = None,
+                n: int = 8, inpainting: bool = False, seed: int = 0) -> Shown:
+    """Corrupted test images, the model's restoration and the originals; by default with the corruption and level
+    the model was trained on."""
+    kind, level, trained = corruption_for(model, inpainting, kind, level)
+    picks = default_picks(splits, n)
     fn = generate.inpaint if inpainting else generate.denoise
-    result = fn(model, splits.test.floats(n), kind=kind, level=level, seed=seed)
-    title = f"{'Inpainting' if inpainting else 'Denoising'} ({kind} {level:g})"
+    result = fn(model, _floats(splits, picks), kind=kind, level=level, seed=seed)
+    what = "Inpainting" if inpainting else "Denoising"
+    note = "the model's training corruption" if trained else "the model was NOT trained on this corruption"
     out = figures.corruption_figure(result.corrupted.cpu(), result.restored.cpu(), result.clean.cpu(), path,
-                                    errors=result.errors, title=title)
-    return out, result.errors
+                                    errors=result.errors, title=f"{what} ({kind} {level:g}): {note}",
+                                    captions=picks.names())
+    return Shown([out], [picks], info={"corruption": kind, "level": level, "trained_for_it": trained,
+                                       "errors": result.errors})
+
+
+def dimension_scores(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """Per latent dimension, how much it is used: the mean KL(q(z_d|x) || N(0, 1)) for a Gaussian posterior under
+    a standard-normal prior, else the variance of the codes over ``x``; and the score's name."""
+    from aezoo.core.evaluator import inference, model_device
+    from aezoo.core.priors import StandardNormal
+
+    with inference(model):
+        q = model.infer(x.to(model_device(model)))
+    logvar = getattr(q, "logvar", None)
+    if q.has_density and logvar is not None and isinstance(model.prior, StandardNormal):
+        mu, logvar = q.mean.double().cpu(), logvar.double().cpu()
+        return (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).float(), "KL"
+    return q.mean.double().cpu().var(0).float(), "variance"
+
+
+def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int = 9,
+              index: int | None = None) -> Shown:
+    """Latent traversals: each of the ``dims`` most used dimensions (by KL, else code variance) swept over the
+    range the test codes occupy, the others fixed at the code of one test image."""
+    picks = default_picks(splits, 1, None if index is None else [index])
+    test = splits.test
+    x = to_float(test.images[sorted(spread(test.labels, 1000, len(test)))])
+    scores, score_name = dimension_scores(model, x)
+    order = torch.argsort(scores, descending=True)[:dims].tolist()
+    ranges = figures.code_range(generate.encode_all(model, x), steps)
+    base = generate.encode_all(model, _floats(splits, picks))[0]
+    rows = []
+    from aezoo.core.evaluator import inference, model_device
+
+    for d in order:
+        z = base.repeat(steps, 1)
+        z[:, d] = torch.as_tensor(ranges[d], dtype=z.dtype)
+        with inference(model):
+            images = model.decode(z.to(model_device(model))).cpu()
+        rows.append((f"z[{d}]\n{score_name} {scores[d]:.2g}", images))
+    caption = f"test image #{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")
+    title = f"Latent traversals around {caption}: dimensions by {score_name}, each swept over the test codes' range"
+    ranking = [{"dim": d, score_name.lower(): float(scores[d])} for d in order]
+    return Shown([figures.rows_figure(rows, path, title)], [picks], info={"ranked_by": score_name, "dims": ranking})

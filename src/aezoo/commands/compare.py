@@ -1,0 +1,58 @@
+"""``zoo compare``: runs side by side on one page (and one JSON file); ``--train`` trains the models first."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from aezoo.commands.runs import HOME_OPTION
+
+
+@click.command("compare")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--train", "train_first", is_flag=True,
+              help="REFS are model names: train each (same dataset, seed and epochs) first, then compare the runs.")
+@click.option("--dataset", help="Compare on this dataset's test split [default: each run's own; with --train: digits].")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="With --train: epochs for every model [default: the trainer's default].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed (--train) and sampling seed.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="HTML page to write [default: compare-RUN-RUN....html]; the JSON goes next to it (.json).")
+@click.option("--json", "as_json", is_flag=True, help="Also print the JSON summary.")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
+@HOME_OPTION
+def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_json, open_page, home):
+    """Compare runs REFS (references as for `zoo eval`): every run's test metrics side by side (evaluated first
+    where missing; a metric a run does not have reads "n/a: reason"), reconstructions of the same seeded test
+    images, samples, and training curves overlaid. Runs of different families and datasets are allowed.
+
+    \b
+    zoo compare conv-vae conv-ae vae
+    zoo compare --train conv-vae beta-vae conv-ae --dataset digits --epochs 20
+    """
+    from aezoo.compare import build_compare, load_entries, train_all
+
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    if train_first:
+        refs = train_all(refs, dataset or "digits", epochs, seed, data_dir, home, say)
+    elif epochs is not None:
+        raise click.UsageError("--epochs is for --train (training the models first)")
+    entries = load_entries(refs, dataset, data_dir, home, say)
+    ids = [e.id for e in entries]
+    path = Path(output) if output else Path("compare-" + "-".join(ids)[:150] + ".html")
+    summary = build_compare(entries, path, seed)
+    json_path = path.with_suffix(".json")
+    summary["page"] = str(path)
+    json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(f"wrote {path}\nwrote {json_path}")
+        for name, picks in summary["test_images"].items():
+            shown = ", ".join(f"{i} ({c})" if c else str(i) for i, c in
+                              zip(picks["test_images"], picks["classes"] or [""] * len(picks["test_images"])))
+            click.echo(f"{name}: test images {shown}")
+    if open_page:
+        click.launch(str(path.resolve()))
