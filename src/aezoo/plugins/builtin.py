@@ -2,10 +2,11 @@
 exactly like a third-party plugin."""
 from __future__ import annotations
 
-from aezoo.models import beta_vae, conv_ae, conv_vae, denoising_ae, inpainting_ae, mlp_ae, vae
+from aezoo.models import (beta_vae, conv_ae, conv_vae, denoising_ae, inpainting_ae, mlp_ae, rae_gp, rae_l2, vae, vq_vae,
+                          wae_mmd)
 from aezoo.plugins.hookspecs import hookimpl
 
-MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae)
+MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae, vq_vae, wae_mmd, rae_l2, rae_gp)
 
 # (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
 DATASETS = (
