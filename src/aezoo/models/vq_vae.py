@@ -4,7 +4,7 @@ SUMMARY = "Convolutional VQ-VAE (codebook, straight-through gradient, codebook +
 
 
 def build(input_shape, latent_dim: int = 16, channels: tuple[int, ...] = (32, 64), codebook_size: int = 64,
-          embedding_dim: int = 4, commitment: float = 0.25, restart_every: int = 50, likelihood: str = "bernoulli"):
+          embedding_dim: int = 4, commitment: float = 0.25, restart_every: int = 10, likelihood: str = "bernoulli"):
     from aezoo.core.posteriors import VectorQuantiser
     from aezoo.core.priors import Categorical
     from aezoo.models.parts import assemble, check_positive
