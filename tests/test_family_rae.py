@@ -98,3 +98,21 @@ def test_a_few_steps_lower_the_loss(name):
         loss.backward()
         opt.step()
     assert model.loss(x)[0].item() < first - 1
+
+
+def test_zoo_eval_gives_reasons_instead_of_likelihood_metrics_and_zoo_sample_names_the_gmm(tmp_path):
+    from click.testing import CliRunner
+
+    from aezoo.cli import main
+
+    def zoo(*args):
+        result = CliRunner().invoke(main, [*args, "--home", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    zoo("train", "rae-l2", "--epochs", "1")
+    lines = zoo("eval", "rae-l2", "--no-save").splitlines()
+    assert not [line for line in lines if line.split()[0] in ("test_kl", "test_neg_elbo", "test_iw_nll")]
+    assert [line for line in lines if line.startswith("test_not_applicable") and "kl, neg_elbo, iw_nll: the encoder is "
+            "deterministic" in line]
+    assert "a Gaussian mixture fitted to its training codes" in zoo("sample", "rae-l2", "-o", str(tmp_path / "s.png"))
