@@ -120,7 +120,7 @@ def test_sampling_a_plain_autoencoder_says_why_it_fits_a_gaussian(home, tmp_path
     assert result.exit_code == 0
     assert "does not shape its latent space" in result.output and "a Gaussian fitted to its training codes" in result.output
     vae = zoo("sample", "conv-vae", "--home", home, "-o", tmp_path / "v.png")
-    assert "not regularised" not in vae.output
+    assert "not regularised" not in vae.output and "codes drawn from the prior N(0, I)" in vae.output
 
 
 def test_denoise_prints_the_errors(home, tmp_path):

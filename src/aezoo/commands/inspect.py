@@ -91,6 +91,13 @@ def eval_cmd(ref: str, dataset: str | None, data_dir: str | None, iw_samples: in
         for key, value in metrics.items():
             if key == "test_latent_variances":
                 continue
+            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):  # not_applicable
+                reasons: dict[str, list[str]] = {}
+                for metric, why in value.items():
+                    reasons.setdefault(why, []).append(metric)
+                for why, names in reasons.items():
+                    click.echo(f"{key:28} {', '.join(names)}: {why}")
+                continue
             if isinstance(value, dict):
                 value = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items())
             elif isinstance(value, float):
@@ -146,6 +153,8 @@ def sample_cmd(ref, output, dataset, data_dir, home, as_json, count, like, sampl
             click.echo(f"note: {model.run.model}'s training does not shape its latent space towards a prior, so samples "
                        f"come from {names[chosen]} fitted to its training codes (--sampler prior draws from "
                        f"{model.prior.title} anyway)", err=True)
+        elif chosen == "prior":
+            click.echo(f"note: codes drawn from {model.prior.title}", err=True)
         path = _out(output, model, "samples", sampler, *options)
         shown = views.samples(model, splits, path, n=count or 64, seed=seed, sampler=sampler)
     else:

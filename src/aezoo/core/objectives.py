@@ -40,17 +40,23 @@ def iw_bound(log_px: torch.Tensor, log_pz: torch.Tensor, log_qz: torch.Tensor) -
     return torch.logsumexp(log_px + log_pz - log_qz, 0) - math.log(log_px.shape[0])
 
 
+IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # WAE's (and pythae's) multi-scale kernel
+
+
 def imq_mmd(a: torch.Tensor, b: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Unbiased MMD^2 between samples ``a`` and ``b`` (each (N, D)) with the inverse multiquadric kernel summed
-    over the scales of WAE (Tolstikhin et al. 2018): k(x, y) = C / (C + |x - y|^2), C = 2 D s for s in 0.1..10."""
-    n, d = a.shape
+    """Unbiased MMD^2 between samples ``a`` (N, D) and ``b`` (M, D), N, M >= 2, with the inverse multiquadric
+    kernel of WAE (Tolstikhin et al. 2018) summed over scales: k(x, y) = sum_s C_s / (C_s + |x - y|^2),
+    C_s = 2 D ``scale`` s for s in IMQ_SCALES (``scale``: the prior's variance)."""
+    n, m, d = len(a), len(b), a.shape[1]
+    if n < 2 or m < 2:
+        raise ValueError(f"the unbiased MMD needs at least 2 samples on each side, got {n} and {m}")
+    sq_aa, sq_bb, sq_ab = torch.cdist(a, a).pow(2), torch.cdist(b, b).pow(2), torch.cdist(a, b).pow(2)
     total = a.new_zeros(())
-    aa, bb, ab = torch.cdist(a, a).pow(2), torch.cdist(b, b).pow(2), torch.cdist(a, b).pow(2)
-    off = 1.0 - torch.eye(n, device=a.device, dtype=a.dtype)
-    for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
+    for s in IMQ_SCALES:
         c = 2.0 * d * scale * s
-        total = total + ((c / (c + aa)) * off).sum() / (n * (n - 1)) + ((c / (c + bb)) * off).sum() / (n * (n - 1)) \
-            - 2 * (c / (c + ab)).mean()
+        k_aa, k_bb = c / (c + sq_aa), c / (c + sq_bb)
+        total = total + (k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1)) \
+            + (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1)) - 2 * (c / (c + sq_ab)).mean()
     return total
 
 

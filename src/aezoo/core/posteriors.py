@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -134,16 +135,21 @@ class PointPosterior(Posterior):
 
 class VectorQuantiser(Posterior):
     """Splits a code (N, latent_dim) into ``latent_dim / embedding_dim`` positions and snaps each to the nearest
-    of ``codebook_size`` learned vectors. Tracks code usage for dead-code restarts and perplexity."""
+    of ``codebook_size`` learned vectors. The codebook is initialised from the first training batch's vectors;
+    every ``restart_every`` optimiser steps (0: never) entries unused since the last restart move onto recent
+    encoder vectors. ``zoo eval`` reports the codebook ``perplexity``."""
 
     kind = "quantised"
 
-    def __init__(self, latent_dim: int, codebook_size: int = 64, embedding_dim: int = 4):
+    def __init__(self, latent_dim: int, codebook_size: int = 64, embedding_dim: int = 4, restart_every: int = 0):
         super().__init__(latent_dim)
         if codebook_size < 2 or embedding_dim < 1 or latent_dim % embedding_dim:
             raise ValueError(f"latent_dim ({latent_dim}) must be a multiple of embedding_dim ({embedding_dim}) "
                              f"and codebook_size ({codebook_size}) at least 2")
+        if restart_every < 0:
+            raise ValueError(f"restart_every must be >= 0 optimiser steps (0 disables restarts), got {restart_every}")
         self.codebook_size, self.embedding_dim = int(codebook_size), int(embedding_dim)
+        self.restart_every, self.restarted = int(restart_every), 0
         self.positions = latent_dim // embedding_dim
         self.codebook = nn.Parameter(torch.randn(codebook_size, embedding_dim) / math.sqrt(embedding_dim))
         self.register_buffer("usage", torch.zeros(codebook_size), persistent=False)
@@ -171,6 +177,15 @@ class VectorQuantiser(Posterior):
     def embed(self, indices: torch.Tensor) -> torch.Tensor:
         """Codes (N, latent_dim) from indices (N, positions)."""
         return self.codebook[indices].reshape(indices.shape[0], -1)
+
+    def after_step(self, model: nn.Module, step: Any) -> None:
+        """Trainer hook: restart dead codes after every ``restart_every``-th optimiser step."""
+        if self.restart_every and (step.step + 1) % self.restart_every == 0:
+            self.restarted += self.restart_dead_codes()
+
+    def eval_metrics(self, model: nn.Module, x: torch.Tensor, q: QuantisedQ) -> dict[str, torch.Tensor]:
+        """Codebook perplexity of the batch's codes (how many entries are effectively in use)."""
+        return {"perplexity": perplexity(q.indices, self.codebook_size)}
 
     @torch.no_grad()
     def restart_dead_codes(self) -> int:
