@@ -65,11 +65,20 @@ def eval_cmd(ref: str, dataset: str | None, data_dir: str | None, iw_samples: in
     for key, value in metrics.items():
         if key == "test_latent_variances":
             continue
-        if isinstance(value, dict):
-            value = " ".join(f"{k}={v:.3f}" for k, v in value.items())
-        elif isinstance(value, float):
-            value = f"{value:.4f}" if math.isfinite(value) else str(value)
-        click.echo(f"{key:28} {value}")
+        if key == "test_not_applicable":  # one line per metric the model does not define, with the reason
+            for metric, reason in value.items():
+                click.echo(f"{'test_' + metric:28} n/a: {reason}")
+            continue
+        click.echo(f"{key:28} {_shown(value)}")
+
+
+def _shown(value: Any, digits: int = 4) -> str:
+    """A metric as printed: floats rounded (``digits``), dicts as ``k=v`` pairs, anything else as it is."""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_shown(v, 3)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
 
 
 @figure_command("reconstruct", "Test images (top) above their reconstructions (bottom).")

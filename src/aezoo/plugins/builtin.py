@@ -2,10 +2,10 @@
 exactly like a third-party plugin."""
 from __future__ import annotations
 
-from aezoo.models import beta_vae, conv_ae, conv_vae, denoising_ae, inpainting_ae, mlp_ae, vae
+from aezoo.models import aae, beta_vae, conv_ae, conv_vae, denoising_ae, factor_vae, inpainting_ae, mlp_ae, vae
 from aezoo.plugins.hookspecs import hookimpl
 
-MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae)
+MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae, factor_vae, aae)
 
 # (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
 DATASETS = (
