@@ -1,4 +1,6 @@
 """Small shared helpers for the tests: digits splits and a quickly trained model."""
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -26,3 +28,56 @@ def quick_train(name: str, splits: Splits, steps: int = 200, latent_dim: int = 2
         loss.backward()
         opt.step()
     return model
+
+
+def grads_after(loss, modules):
+    """Per module: whether ``loss`` gives any of its parameters a non-zero gradient (gradients are cleared first)."""
+    for m in modules:
+        m.zero_grad(set_to_none=True)
+    loss.backward(retain_graph=True)
+    out = [any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in m.parameters()) for m in modules]
+    for m in modules:
+        m.zero_grad(set_to_none=True)
+    return out
+
+
+def assert_discriminator_isolation(model, x, model_term: str):
+    """The discriminator's loss trains only the discriminator; the model's loss (and its adversarial part
+    ``model_term`` alone) trains the encoder but never the discriminator."""
+    torch.manual_seed(0)
+    loss, parts = model.loss(x)
+    disc, enc, dec = model.aux["discriminator"], model.encoder, model.decoder
+    assert grads_after(parts["discriminator"], [disc, enc, dec]) == [True, False, False]
+    assert grads_after(loss, [disc, enc, dec]) == [False, True, True]
+    assert grads_after(parts[model_term], [disc, enc, dec]) == [False, True, False]
+
+
+def assert_trainer_updates_every_optimizer(name: str, splits: Splits, **hyperparameters):
+    """One epoch through the Trainer changes the model's and the discriminator's weights, each by its own
+    optimiser with its own settings; returns the trainer."""
+    from aezoo.core.trainer import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    model = create_model(name, input_shape=splits.input_shape, **hyperparameters)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = Trainer(model, splits, TrainConfig(epochs=1, batch_size=256, lr=2e-3))
+    trainer.fit()
+    groups = model.parameter_groups()
+    assert set(trainer.optimizers) == set(groups) == {"model", "discriminator"}
+    names = {id(p): k for k, p in model.named_parameters()}
+    for group, params in groups.items():
+        assert all(trainer.optimizers[group].state[p] for p in params), group  # each stepped by its optimiser
+        assert any(not torch.equal(before[names[id(p)]], p) for p in params), group
+    return trainer
+
+
+@contextmanager
+def one_thread():
+    """Torch on one thread for the block: small networks run several times faster than with threads contending
+    on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

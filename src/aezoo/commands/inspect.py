@@ -91,22 +91,24 @@ def eval_cmd(ref: str, dataset: str | None, data_dir: str | None, iw_samples: in
         for key, value in metrics.items():
             if key == "test_latent_variances":
                 continue
-            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):  # not_applicable
-                reasons: dict[str, list[str]] = {}
-                for metric, why in value.items():
-                    reasons.setdefault(why, []).append(metric)
-                for why, names in reasons.items():
-                    click.echo(f"{key:28} {', '.join(names)}: {why}")
+            if key == "test_not_applicable":  # one line per metric the model does not define, with the reason
+                for metric, reason in value.items():
+                    click.echo(f"{'test_' + metric:28} n/a: {reason}")
                 continue
-            if isinstance(value, dict):
-                value = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items())
-            elif isinstance(value, float):
-                value = f"{value:.4f}" if math.isfinite(value) else str(value)
-            click.echo(f"{key:28} {value}")
+            click.echo(f"{key:28} {_shown(value)}")
     where = model.run.path / "metrics.json"
     click.echo(f"saved the metrics into {where}" if saving else
                "metrics not saved (" + ("--no-save" if no_save else "an exported folder is read-only") + ")",
                err=as_json)
+
+
+def _shown(value: Any, digits: int = 4) -> str:
+    """A metric as printed: floats rounded (``digits``), dicts as ``k=v`` pairs, anything else as it is."""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_shown(v, 3)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
 
 
 @figure_command("reconstruct", "Test images (top, with their classes) above their reconstructions (bottom).")

@@ -160,11 +160,24 @@ def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.
         if kind not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {kind!r} for {name}; choose one of {', '.join(OPTIMIZERS)}")
         if params:
-            opt = OPTIMIZERS[kind](params, lr=lr, **settings)
+            try:
+                opt = OPTIMIZERS[kind](params, lr=lr, **settings)
+            except TypeError as exc:
+                raise ValueError(f"optimizer settings {settings} do not suit {kind} for {name}: {exc}") from None
             for group in opt.param_groups:
                 group["base_lr"] = lr
             out[name] = opt
     return out
+
+
+def aux_loss_names(model: AutoEncoder) -> tuple[str, ...]:
+    """The parts of the objective that train the model's aux networks; an aux network nothing trains is refused."""
+    names = tuple(getattr(model.objective, "aux_losses", ()))
+    if model.aux and not names:
+        raise ValueError(f"the model has auxiliary networks ({', '.join(model.aux)}) but its objective names no "
+                         f"aux_losses, so they would never train; list the loss parts that train them in "
+                         f"{type(model.objective).__name__}.aux_losses")
+    return names if model.aux else ()
 
 
 def world() -> tuple[int, int]:
@@ -199,6 +212,7 @@ class Trainer:
         if self.rank != 0:
             self.on_checkpoint, self.progress = (lambda state: None), Progress()
         self.optimizers = make_optimizers(self.model, config)
+        self.aux_losses = aux_loss_names(self.model)
         dtype = PRECISIONS[config.precision]
         self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
@@ -232,7 +246,11 @@ class Trainer:
                 group["lr"] = group["base_lr"] * factor
         with self.autocast():
             loss, parts = self.step_module(x, step)
-        total = loss + sum(parts[name] for name in self.model.objective.aux_losses) if self.model.aux else loss
+        missing = [name for name in self.aux_losses if name not in parts]
+        if missing:
+            raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
+                             f"(parts: {', '.join(parts)})")
+        total = loss + sum(parts[name] for name in self.aux_losses)  # each aux loss reaches only its own network
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -301,10 +319,14 @@ class Trainer:
                                              scheduled_lr(1.0, cfg.schedule, done, total))
                     values = [loss.detach().float(), *(v.detach().float() for v in parts.values())]
                     value, *part_values = torch.stack(values).tolist()  # one read of all numbers per batch
-                    if not math.isfinite(value):
+                    bad = [(k, v) for k, v in [("loss", value), *zip(parts, part_values)]
+                           if (k == "loss" or k in self.aux_losses) and not math.isfinite(v)]
+                    if bad:
+                        what, number = bad[0]
                         raise TrainingError(
-                            f"loss became {value} in epoch {state.epoch + 1}, batch {state.batch + 1}; nothing was "
-                            f"saved. Try a smaller learning rate (now {cfg.lr:g}) or --precision fp32"
+                            f"{'loss' if what == 'loss' else what + ' loss'} became {number} in epoch "
+                            f"{state.epoch + 1}, batch {state.batch + 1}; nothing was saved. Try a smaller learning "
+                            f"rate (now {cfg.lr:g}) or --precision fp32"
                         )
                     n = len(x)
                     state.sums["loss"] = state.sums.get("loss", 0.0) + value * n

@@ -2,12 +2,12 @@
 exactly like a third-party plugin."""
 from __future__ import annotations
 
-from aezoo.models import (beta_tcvae, beta_vae, conv_ae, conv_vae, denoising_ae, info_vae, inpainting_ae, iwae,
-                          mlp_ae, rae_gp, rae_l2, vae, vamp_vae, vq_vae, wae_mmd)
+from aezoo.models import (aae, beta_tcvae, beta_vae, conv_ae, conv_vae, denoising_ae, factor_vae, info_vae,
+                          inpainting_ae, iwae, mlp_ae, rae_gp, rae_l2, vae, vamp_vae, vq_vae, wae_mmd)
 from aezoo.plugins.hookspecs import hookimpl
 
 MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae, iwae, vamp_vae, info_vae, beta_tcvae,
-          vq_vae, wae_mmd, rae_l2, rae_gp)
+          vq_vae, wae_mmd, rae_l2, rae_gp, factor_vae, aae)
 
 # (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
 DATASETS = (

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 from aezoo.errors import BadHyperparameterError, PluginError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-FAMILIES = ("ae", "vae", "vq", "wae", "rae")
+FAMILIES = ("ae", "vae", "vq", "wae", "rae", "aae")
 
 
 def check_name(kind: str, name: str) -> None:
