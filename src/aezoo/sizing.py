@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 from aezoo.errors import AezooError, BadHyperparameterError, RegistryError
 
 MAX_INT = 2**31 - 1  # no size, count or width a model takes is larger
-MAX_PARAMETERS = 100_000_000  # 400 MB of float32 weights; AEZOO_MAX_PARAMETERS overrides it
+MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights (320 MB with Adam state); AEZOO_MAX_PARAMETERS overrides it
 ENV_MAX_PARAMETERS = "AEZOO_MAX_PARAMETERS"
 
 
