@@ -1,6 +1,7 @@
 """Evaluating a trained run on its held-out test split, saving the results into its metrics.json."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,9 @@ def evaluate_run(ref: str, dataset: str | None = None, data_dir: str | None = No
     registry = Registry(home)
     model = load(ref, home=home)
     splits = run_splits(model, dataset, data_dir)
-    metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit,
-                             cache_dir=registry.home / "cache" / "classifiers")
+    with tempfile.TemporaryDirectory(prefix="aezoo-eval-") as scratch:  # --no-save writes nothing to the home
+        cache = registry.home / "cache" / "classifiers" if save else Path(scratch)
+        metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit, cache_dir=cache)
     from aezoo.registry.export import is_export_path
 
     if save and not is_export_path(ref):  # an exported folder is read-only: its hashes must keep matching
