@@ -1,8 +1,10 @@
 """Third-party plugins are the built-ins' equals; a broken plugin never breaks the others."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -123,7 +125,8 @@ def _fake_distribution(tmp_path, name, entry_point, module_source=None):
 
 def _zoo(args, path):
     code = "import sys; from aezoo.cli import main; main(sys.argv[1:])"
-    env = {"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin"}
+    src = str(Path(aezoo.__file__).parents[1])  # this checkout's sources, not an installed copy
+    env = {"PYTHONPATH": os.pathsep.join([str(path), src]), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
 
 
