@@ -11,7 +11,8 @@ import aezoo
 from aezoo.cli import main
 from aezoo.core.trainer import TrainConfig
 from aezoo.registry import Registry
-from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError, export_run, import_export, read_export
+from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError, read_export
+from aezoo.sharing import export_run, import_export
 from aezoo.training import train
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -149,7 +150,7 @@ def test_a_failed_export_leaves_nothing_behind(trained, tmp_path, monkeypatch):
 
     model, home, _ = trained
 
-    def broken(config):
+    def broken(config, summary=""):
         raise OSError("disk full")
 
     monkeypatch.setattr(export, "model_card", broken)

@@ -143,7 +143,13 @@ def test_all_reference_forms_resolve(reg: Registry):
 def test_unknown_references_say_what_exists(reg: Registry):
     with pytest.raises(RegistryError, match="no runs saved"):
         reg.get("conv-vae")
-    _save(reg, name="baseline"), _save(reg, seed=1, name="baseline")
+    _save(reg, name="baseline")
+    with pytest.raises(RegistryError, match="'baseline' is already used by conv-vae-1"):
+        _save(reg, seed=1, name="baseline")
+    second = _save(reg, seed=1)  # the refused save gave its version back: this is conv-vae-2
+    manifest = json.loads((second.path / "manifest.json").read_text())
+    manifest["name"] = "baseline"  # a registry from before names were enforced
+    (second.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RegistryError) as err:
         reg.get("conv-vea")
     assert isinstance(err.value, KeyError)
@@ -205,7 +211,8 @@ def test_damaged_weights_raise_registry_error_naming_the_file(reg: Registry, dam
         reg.load_state("conv-vae")
     msg = str(err.value)
     assert str(weights) in msg
-    assert ("missing" if damage == "missing" else "sha256 mismatch") in msg
+    assert ("missing" if damage == "missing" else "bytes but the manifest says" if damage == "truncate"
+            else "sha256 mismatch") in msg
 
 
 def test_unparsable_header_with_matching_hash_is_reported(reg: Registry):
@@ -213,6 +220,7 @@ def test_unparsable_header_with_matching_hash_is_reported(reg: Registry):
     record.weights_path.write_bytes(b"\xff" * 8 + b"not a header")
     manifest = json.loads((record.path / "manifest.json").read_text())
     manifest["files"]["model.safetensors"]["sha256"] = sha256_file(record.weights_path)
+    manifest["files"]["model.safetensors"]["bytes"] = record.weights_path.stat().st_size
     atomic_write_json(record.path / "manifest.json", manifest)
     with pytest.raises(RegistryError, match="cannot parse safetensors") as err:
         reg.load_state(record)
@@ -223,7 +231,7 @@ def test_verify_checks_every_file(reg: Registry):
     record = _save(reg)
     assert reg.verify("conv-vae") == record
     (record.path / "history.json").write_text("[]\n")
-    with pytest.raises(RegistryError, match="history.json: sha256 mismatch"):
+    with pytest.raises(RegistryError, match="history.json: 3 bytes but the manifest says"):
         reg.verify("conv-vae")
 
 

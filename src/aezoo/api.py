@@ -26,10 +26,12 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **hyperparameters: Any):
-    """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones."""
-    if len(tuple(input_shape)) != 3:
-        raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)!r}")
-    return model_spec(name).build(tuple(input_shape), **hyperparameters)
+    """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones; a model
+    past the size limit (``aezoo.sizing``) is refused before any memory is allocated for it."""
+    from aezoo.sizing import plan_model
+
+    shape, merged, _ = plan_model(name, input_shape, hyperparameters)
+    return model_spec(name).build(shape, **merged)
 
 
 def list_datasets(pattern: str | None = None) -> list[str]:
@@ -77,18 +79,17 @@ def load(ref: str, device: str = "cpu", home: str | None = None):
     """A trained model from the registry (``'conv-vae'``, ``'conv-vae:3'``, ``'conv-vae:best'``, a run id),
     in eval mode on ``device``; or from a folder written by ``zoo export`` (``'path/to/dir'``).
     The weights' sha256 and shapes are verified first."""
-    from aezoo.registry.export import is_export_path, load_export
+    from aezoo.registry.export import is_export_path
+    from aezoo.sharing import load_export
 
     if is_export_path(ref):
         return load_export(ref, device=device)
-    from aezoo.registry import Registry
-    from aezoo.registry.files import verify_state
+    from aezoo.registry import Registry, paths
+    from aezoo.sizing import build_checked
 
     registry = Registry(home)
-    record = registry.get(ref)
-    state = registry.load_state(record)
-    model = create_model(record.model, input_shape=tuple(record.input_shape), **record.hyperparameters)
-    verify_state(record.weights_path, state, model.state_dict())
-    model.load_state_dict(state)
+    record = registry.verify(ref, files=(paths.CONFIG,))  # the config decides what is built: check it first
+    model = build_checked(record.model, record.input_shape, record.hyperparameters, record.weights_path,
+                          lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
     model.run = record  # where it came from: id, config, metrics
     return model.to(device).eval()

@@ -7,7 +7,20 @@ import os
 import click
 
 from aezoo import __version__
+from aezoo.commands.display import printable
 from aezoo.errors import AezooError
+
+
+def one_line(exc: BaseException) -> str:
+    """A user-facing error as one line: an OSError names its file and the system's reason."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        text = f"{where}: {exc.strerror}" if where else exc.strerror
+        if exc.errno in (28, 30, 13):  # ENOSPC, EROFS, EACCES
+            text += " (free some space, or point AEZOO_HOME / --home / -o somewhere writable)"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(printable(line) for line in text.splitlines() if line.strip())
 
 
 class ZooGroup(click.Group):
@@ -16,12 +29,12 @@ class ZooGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (AezooError, ValueError) as exc:  # user mistakes: bad names, values, files
-            if os.environ.get("AEZOO_DEBUG"):
+        except (AezooError, ValueError, OSError) as exc:  # user mistakes and the environment: names, values,
+            if os.environ.get("AEZOO_DEBUG"):  # files, a full disk, a read-only home
                 raise
             if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone tells the user
                 ctx.exit(1)
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(one_line(exc)) from exc
 
 
 @click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +100,9 @@ def plugins_cmd(as_json: bool) -> None:
         if i.datasets:
             click.echo(f"  datasets: {', '.join(i.datasets)}")
         for e in i.errors:
-            click.echo(f"  error: {e}")
+            click.echo(f"  error: {printable(e)}")
+        if i.output.strip():
+            click.echo(f"  printed while loading: {printable(i.output.strip())[:300]}")
 
 
 def _add_commands() -> None:

@@ -1,6 +1,7 @@
 """Evaluating a trained run on its held-out test split, saving the results into its metrics.json."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,9 @@ def evaluate_and_save(model: Any, splits: Splits, iw_samples: int = 100, limit: 
     from aezoo.registry import Registry
 
     registry = Registry(home)
-    metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit,
-                             cache_dir=registry.home / "cache" / "classifiers")
+    with tempfile.TemporaryDirectory(prefix="aezoo-eval-") as scratch:  # --no-save writes nothing to the home
+        cache = registry.home / "cache" / "classifiers" if save else Path(scratch)
+        metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit, cache_dir=cache)
     if save and in_registry(model, registry):
         registry.update_metrics(model.run.id, metrics)
     return metrics

@@ -19,6 +19,7 @@ from aezoo.errors import AezooError, TrainingError
 from aezoo.registry import Registry
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
+FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -77,13 +78,27 @@ class Interrupted(AezooError):
 
 
 def _write_checkpoint(directory: Path, spec: dict[str, Any], state: TrainState) -> None:
-    from safetensors.torch import save
+    """Write the checkpoint straight to a temp file beside its place (no second copy in memory), fsync it,
+    then rename it into place."""
+    import os
+    import tempfile
 
-    from aezoo.registry.files import atomic_write_bytes
+    from safetensors.torch import save_file
 
     tensors, skeleton = state_to_parts(state)
     meta = {"aezoo_checkpoint": json.dumps({"spec": spec, "state": skeleton})}
-    atomic_write_bytes(directory / CHECKPOINT_FILE, save(tensors, metadata=meta))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, directory / CHECKPOINT_FILE)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, Exception) and not isinstance(exc, OSError):  # SafetensorError on a full disk
+            raise OSError(f"cannot write checkpoint {directory / CHECKPOINT_FILE}: {exc}") from exc
+        raise
 
 
 def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
@@ -132,18 +147,28 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
             raise UnknownNameError("checkpoint", resume, known)
         spec, state = read_checkpoint(registry.checkpoint_dir(resume))
         key = resume
+        saved = [r.id for r in registry.list() if r.config.get("checkpoint_key") == key]
+        if saved:  # killed after the final save, before the checkpoint was removed
+            registry.remove_checkpoint(key)
+            raise AezooError(f"checkpoint {key} was already saved as run {saved[0]}; nothing to resume "
+                             "(the checkpoint is now removed)")
         model, dataset, data_dir, name = spec["model"], spec["dataset"], spec["data_dir"], spec["name"]
         hyperparameters, config = spec["hyperparameters"], TrainConfig(**spec["train"])
     else:
         config = config or TrainConfig()
         config.check()
-        key = f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        key = f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
     if name is not None and resume is None:  # fail before training, not after
         validate_name(name)
         taken = [r.id for r in registry.list() if r.name == name]
         if taken:
             raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
                              f"(or leave it out: runs are also named by id)")
+    if not config.lr <= FLOAT32_MAX:
+        raise AezooError(f"learning rate {config.lr:g} does not fit in float32 (at most {FLOAT32_MAX:.3g}); "
+                         "use a learning rate such as 1e-3")
+    if not 0 <= config.seed < 2**63:
+        raise AezooError(f"seed {config.seed} is out of range: use an integer from 0 to {2**63 - 1}")
     config.device = resolve_device(config.device)
     rank, world = init_distributed(config.device)
     if world > 1:
@@ -167,6 +192,10 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         if rank == 0:
             registry.remove_checkpoint(key)
         raise
+    except Exception as exc:  # a crash, a full disk: offer the last checkpoint, or leave no empty folder
+        if rank == 0:
+            _fail(registry, key, "training stopped", exc)
+        raise
     if rank != 0:  # only rank 0 writes to the registry
         _finish_distributed(world)
         net.run = None
@@ -181,12 +210,31 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
                   "train": asdict(config), "processes": world, "aezoo_version": __version__,
                   "classes": splits.classes}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    record = registry.save(model, state_dict, hyperparameters=hp, input_shape=splits.input_shape,
-                           config=run_config, metrics=metrics, history=result.history, name=name)
+    run_config["checkpoint_key"] = key  # a resume of this key after the save is refused, never saved twice
+    try:
+        record = registry.save(model, state_dict, hyperparameters=hp, input_shape=splits.input_shape,
+                               config=run_config, metrics=metrics, history=result.history, name=name)
+    except Exception as exc:
+        _fail(registry, key, "the run could not be saved", exc)
+        raise
     registry.remove_checkpoint(key)
     _finish_distributed(world)
     net.run = record
     return net.eval()
+
+
+def _fail(registry: Registry, key: str, what: str, exc: Exception) -> None:
+    """After a failure: with a checkpoint on disk, raise an error that offers ``zoo train --resume KEY``
+    (a user-facing error) or add that advice to the exception (a bug); without one, remove the empty folder."""
+    directory = registry.home / "checkpoints" / key
+    if not (directory / CHECKPOINT_FILE).is_file():
+        registry.remove_checkpoint(key)
+        return
+    advice = f"the last checkpoint is kept: fix the cause, then resume with: zoo train --resume {key}"
+    if isinstance(exc, (AezooError, OSError)):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TrainingError(f"{what}: {reason}; {advice}") from exc
+    exc.add_note(advice)
 
 
 def _finish_distributed(world: int) -> None:

@@ -1,9 +1,11 @@
-"""``zoo runs``: list, show, tag and remove trained runs in the registry (no torch needed)."""
+"""``zoo runs``: list, show, verify, tag, untag, remove and clean up trained runs (no torch needed)."""
 from __future__ import annotations
 
 import json
 
 import click
+
+from aezoo.commands.display import printable
 
 HOME_OPTION = click.option("--home", type=click.Path(file_okay=False), envvar="AEZOO_HOME",
                            help="Registry folder [default: $AEZOO_HOME or $XDG_DATA_HOME/aezoo].")
@@ -20,7 +22,8 @@ def _short(metrics: dict) -> str:
 @HOME_OPTION
 @click.pass_context
 def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | None) -> None:
-    """List trained runs; `zoo runs show|tag|rm REF` act on one.
+    """List trained runs (damaged ones marked with what is wrong); `zoo runs show|verify|tag|untag|rm REF`
+    act on one, `zoo runs gc` cleans what crashed processes left.
 
     REF is a model name (its latest run), MODEL:VERSION, MODEL:ALIAS, a run id or a run name.
     """
@@ -31,16 +34,25 @@ def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | N
 
     registry = Registry(home)
     records = registry.list(model)
+    damaged = registry.damaged(model)
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in records], indent=2))
         return
-    if not records:
-        click.echo(f"no runs in {registry.home} yet; train one with: zoo train conv-vae")
+    if not records and not damaged:
+        if model is not None and registry.list():
+            models = sorted({r.model for r in registry.list()})
+            click.echo(f"no runs of model {printable(model)!r} in {registry.home} (runs exist for: "
+                       f"{', '.join(models)})")
+        else:
+            click.echo(f"no runs in {registry.home} yet; train one with: zoo train conv-vae")
         return
     for r in records:
         name = f" ({r.name})" if r.name else ""
         tags = f" [{', '.join(r.aliases)}]" if r.aliases else ""
-        click.echo(f"{r.id}{name}{tags}  {r.created}  {r.config.get('dataset', '?')}  {_short(r.metrics)}")
+        line = f"{r.id}{name}{tags}  {r.created}  {r.config.get('dataset', '?')}  {_short(r.metrics)}"
+        click.echo(printable(line))
+    for run_id, _, reason in damaged:
+        click.echo(printable(f"{run_id}  DAMAGED: {reason}") + f" (remove it: zoo runs rm {run_id})")
 
 
 @runs_cmd.command("show")
@@ -65,16 +77,86 @@ def tag_cmd(home: str | None, ref: str, alias: str) -> None:
     click.echo(f"{record.model}:{alias} -> {record.id}")
 
 
+@runs_cmd.command("untag")
+@click.argument("ref", metavar="MODEL:ALIAS")
+@click.pass_obj
+def untag_cmd(home: str | None, ref: str) -> None:
+    """Remove the alias MODEL:ALIAS (the run it names stays)."""
+    from aezoo.registry import Registry
+    from aezoo.registry.refs import split_ref
+
+    model, alias = split_ref(ref)
+    if alias is None:
+        raise click.BadParameter(f"{ref!r} is not MODEL:ALIAS (e.g. conv-vae:best)", param_hint="MODEL:ALIAS")
+    Registry(home).untag(model, alias)
+    click.echo(f"removed alias {model}:{alias}")
+
+
 @runs_cmd.command("rm")
 @click.argument("ref")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def rm_cmd(home: str | None, ref: str, yes: bool) -> None:
-    """Delete run REF (its aliases go with it)."""
+    """Delete run REF (its aliases go with it); a damaged run is removed too.
+
+    An alias (MODEL:ALIAS) is refused: remove the alias with `zoo runs untag`, the run by its id."""
+    from aezoo.errors import RegistryError
+    from aezoo.registry import Registry
+    from aezoo.registry.refs import LATEST, split_ref
+
+    registry = Registry(home)
+    model, selector = split_ref(ref)
+    if selector is not None and not selector.isdigit() and selector != LATEST:
+        run_id = registry.get(ref).id
+        raise RegistryError(f"{ref} is an alias of {run_id}: remove the alias with `zoo runs untag {ref}`, "
+                            f"or delete the run with `zoo runs rm {run_id}`")
+    try:
+        what = registry.get(ref)
+        label = f"{what.id} ({what.path})"
+    except RegistryError as exc:
+        if "is damaged" not in str(exc):
+            raise
+        label = f"damaged run {ref}"
+    if not yes and not click.confirm(f"delete {label}?", default=False):
+        raise click.Abort()
+    click.echo(f"deleted {registry.delete(ref)}")
+
+
+@runs_cmd.command("verify")
+@click.argument("ref", required=False)
+@click.pass_obj
+def verify_cmd(home: str | None, ref: str | None) -> None:
+    """Check the size and sha256 of every file of run REF (default: of every run); exit 1 if any is bad."""
+    from aezoo.errors import RegistryError
     from aezoo.registry import Registry
 
     registry = Registry(home)
-    record = registry.get(ref)
-    if not yes and not click.confirm(f"delete {record.id} ({record.path})?", default=False):
-        raise click.Abort()
-    click.echo(f"deleted {registry.delete(record)}")
+    refs = [ref] if ref else [r.id for r in registry.list()]
+    bad = [] if ref else [f"{run_id}: {reason}" for run_id, _, reason in registry.damaged()]
+    for one in refs:
+        try:
+            click.echo(f"ok {registry.verify(one).id}")
+        except RegistryError as exc:
+            bad.append(f"{one}: {exc}")
+    for line in bad:
+        click.echo(printable(f"BAD {line}"))
+    if bad:  # exit 1
+        raise click.ClickException(f"{len(bad)} run(s) failed verification")
+    if not refs:
+        click.echo(f"no runs in {registry.home}")
+
+
+@runs_cmd.command("gc")
+@click.option("--older-than", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="HOURS",
+              help="Remove empty checkpoint and version folders only when older than this.")
+@click.pass_obj
+def gc_cmd(home: str | None, older_than: float) -> None:
+    """Clean what crashed or killed processes left: staging folders of processes that are gone, trash,
+    interrupted deletes, empty checkpoint folders and empty version folders (the highest of each model
+    stays, so version numbers are never reused). Resumable checkpoints are kept."""
+    from aezoo.registry import Registry
+
+    removed = Registry(home).gc(max_age_s=older_than * 3600)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} leftover(s) removed")

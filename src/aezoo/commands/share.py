@@ -17,7 +17,8 @@ def export_cmd(ref: str, directory: str, no_samples: bool, home: str | None) -> 
     The folder holds model.safetensors, config.json, a README.md model card, samples.png and a
     manifest.json of sha256 hashes; load it with aezoo.load("DIRECTORY") or `zoo import DIRECTORY`.
     """
-    from aezoo.registry.export import read_export, export_run
+    from aezoo.registry.export import read_export
+    from aezoo.sharing import export_run
 
     path = export_run(ref, directory, home=home, samples=not no_samples)
     info = read_export(path)
@@ -33,7 +34,7 @@ def export_cmd(ref: str, directory: str, no_samples: bool, home: str | None) -> 
 @HOME_OPTION
 def import_cmd(directory: str, name: str | None, home: str | None) -> None:
     """Verify the export folder DIRECTORY and save it into the registry as a new run; prints its id."""
-    from aezoo.registry.export import import_export
+    from aezoo.sharing import import_export
 
     record = import_export(directory, name=name, home=home)
     click.echo(f"imported {directory} as {record.id}")

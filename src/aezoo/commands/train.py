@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from aezoo.commands.values import parse_sets
+from aezoo.commands.values import check_option, check_value, parse_sets
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
@@ -33,17 +33,32 @@ def _launch_torchrun(nproc: int) -> int:
     return subprocess.call(cmd)
 
 
-def _read_config(path: str | None) -> dict[str, Any]:
+def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
+    """The TOML file's values, each checked as its command-line option would check it."""
     if path is None:
         return {}
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                 "save it as UTF-8", param_hint="--config") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--config") from None
     unknown = sorted(set(data) - set(FILE_KEYS))
     if unknown:
         raise click.BadParameter(f"{path}: unknown keys {', '.join(unknown)}; valid: {', '.join(FILE_KEYS)}",
                                  param_hint="--config")
+    params = {p.name: p for p in ctx.command.params}
+    for key, value in data.items():
+        if key == "hyperparameters":
+            if not isinstance(value, dict):
+                raise click.BadParameter(f"{path}: hyperparameters must be a table ([hyperparameters])",
+                                         param_hint="--config")
+        elif key == "model":
+            if not isinstance(value, str):
+                raise click.BadParameter(f"{path}: model = {value!r}: expected a string", param_hint="--config")
+        else:
+            data[key] = check_option(params[key], value, str(path), ctx)
     return data
 
 
@@ -62,7 +77,7 @@ def _read_config(path: str | None) -> dict[str, Any]:
               help="Learning rate over training: cosine decay to 0, or constant.")
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
               show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Same seed, data and device give bit-identical weights.")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, mps.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
@@ -103,7 +118,7 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
         if record is not None:  # None on the other processes of a distributed run
             click.echo(f"saved run {record.id} to {record.path}")
         return
-    file_values = _read_config(config_file)
+    file_values = _read_config(config_file, ctx)
     for key, value in file_values.items():  # file values apply where the flag was not given
         if key in options and ctx.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
             options[key] = value
@@ -112,7 +127,8 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
         raise click.UsageError("give a MODEL to train (see `zoo list`) or --resume CHECKPOINT")
     spec = model_spec(model)
     defaults = spec.hyperparameters()
-    hyperparameters = dict(file_values.get("hyperparameters", {}))
+    hyperparameters = {k: check_value(k, v, defaults[k], f"{config_file} [hyperparameters]") if k in defaults else v
+                       for k, v in file_values.get("hyperparameters", {}).items()}
     hyperparameters.update(parse_sets(sets, defaults, model))
     if options["latent_dim"] is not None:
         hyperparameters["latent_dim"] = options["latent_dim"]

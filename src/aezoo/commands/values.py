@@ -48,3 +48,56 @@ def parse_sets(pairs: tuple[str, ...], defaults: dict[str, Any], model: str) -> 
         except ValueError as exc:
             raise click.BadParameter(f"{key}: {exc}", param_hint="--set") from None
     return out
+
+
+def check_value(key: str, value: Any, default: Any, where: str) -> Any:
+    """A TOML value for hyperparameter ``key``, checked against the type of its ``default`` as strictly as
+    ``--set`` is (``5`` is no list, ``1.5`` no int); raises click.BadParameter naming ``where`` and the key."""
+    def fail(expected: str) -> click.BadParameter:
+        return click.BadParameter(f"{where}: {key} = {value!r}: expected {expected}", param_hint="--config")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if isinstance(default, (tuple, list)):
+        if not isinstance(value, list):
+            raise fail(f"a list such as {list(default)!r}")
+        sample = default[0] if default else None
+        return tuple(check_value(key, v, sample, where) for v in value) if default else tuple(value)
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail("an integer")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fail("a number")
+        return float(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise fail("a string")
+    return value
+
+
+def check_option(param: click.Parameter, value: Any, where: str, ctx: click.Context) -> Any:
+    """A TOML value for command option ``param``: the TOML type must match (an int for an int option, a
+    string for a choice) and then pass the option's own checks (ranges, choices)."""
+    kind = param.type
+    key = param.name
+    if getattr(param, "is_flag", False):
+        ok = isinstance(value, bool)
+        expected = "true or false"
+    elif isinstance(kind, click.types.IntParamType):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        expected = "an integer"
+    elif isinstance(kind, click.types.FloatParamType):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        ok = isinstance(value, str)
+        expected = "a string"
+    if not ok:
+        raise click.BadParameter(f"{where}: {key} = {value!r}: expected {expected}", param_hint="--config")
+    try:
+        return kind.convert(value, param, ctx)
+    except click.BadParameter as exc:
+        raise click.BadParameter(f"{where}: {key} = {value!r}: {exc.message}", param_hint="--config") from None

@@ -70,6 +70,9 @@ def make_corruption(kind: str, level: float) -> nn.Module:
     """Build a corruption by name: ``gaussian`` (std), ``salt-pepper`` (fraction), ``pixels`` (p), ``block`` (size)."""
     if kind not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {kind!r}; expected one of {', '.join(CORRUPTIONS)}")
+    top = float("inf") if kind == "gaussian" else 1.0  # a std has no upper bound; fractions do
+    if not 0.0 <= float(level) <= top or float(level) == float("inf"):
+        raise ValueError(f"{kind} corruption level must be between 0 and {top:g}, got {level!r}")
     corruption = CORRUPTIONS[kind](level)
     corruption.kind, corruption.level = kind, float(level)  # read by commands that show the corruption
     return corruption

@@ -1,8 +1,12 @@
 """Data from the user's own files: ``npz:PATH`` (numpy arrays) and ``folder:PATH`` (a folder of images).
 
 Layout rule for 4-d ``x`` in an npz: when the last dimension is 1, 3 or 4 and the second is not, the array
-is channels-last (N, H, W, C) and gets transposed; otherwise it is read as channels-first (N, C, H, W).
-A 3-d ``x`` is (N, H, W), one channel.
+is channels-last (N, H, W, C) and gets transposed; when the second is 1, 3 or 4 and the last is not, it is
+channels-first (N, C, H, W); anything else (neither, or both) is ambiguous and refused. A 3-d ``x`` is
+(N, H, W), one channel. Labels must lie in 0..MAX_LABEL.
+
+Images in a folder: 8-bit modes as they are; 16-bit grey (PNG, TIFF) scaled to 8 bits; 32-bit integer and
+float images are refused (their range is unknown), as are images past PIL's decompression-bomb limit.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from aezoo.errors import DatasetError
 CHANNEL_COUNTS = (1, 3, 4)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 GREY_MODES = ("1", "L", "LA")
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+MAX_LABEL = 100_000  # labels are class indices 0..K-1; a larger one is a mistake, not a class
 NPZ_EXPECTED = ("expected an .npz with 'x': uint8 images (N,H,W), (N,H,W,C) or (N,C,H,W), or floats in [0, 1]; "
                 "optional 'y' (N,) integer labels, 'x_test'/'y_test' for a test split")
 
@@ -29,8 +35,12 @@ def to_nchw(x: np.ndarray, where: str) -> np.ndarray:
     if x.ndim == 3:
         return x[:, None]
     if x.ndim == 4:
-        channels_last = x.shape[3] in CHANNEL_COUNTS and x.shape[1] not in CHANNEL_COUNTS
-        return x.transpose(0, 3, 1, 2) if channels_last else x
+        last, second = x.shape[3] in CHANNEL_COUNTS, x.shape[1] in CHANNEL_COUNTS
+        if last != second:
+            return x.transpose(0, 3, 1, 2) if last else x
+        raise DatasetError(f"{where} has shape {x.shape}: cannot tell which axis holds the channels (1, 3 or 4 "
+                           "channels, on axis 1 or axis 3 but not both); save it as (N, C, H, W) or (N, H, W, C) "
+                           "with C in 1, 3, 4, or one channel as (N, H, W)")
     raise DatasetError(f"{where} has shape {x.shape}; {NPZ_EXPECTED}")
 
 
@@ -66,6 +76,9 @@ def to_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
         raise DatasetError(f"{where} has dtype {y.dtype}; labels must be integers 0..K-1")
     if n and int(y.min()) < 0:
         raise DatasetError(f"{where} holds negative labels; labels must be integers 0..K-1")
+    if n and int(y.max()) > MAX_LABEL:
+        raise DatasetError(f"{where} holds label {int(y.max())}; labels are class indices 0..K-1 with K at most "
+                           f"{MAX_LABEL + 1:,}: map your labels to 0..K-1 first")
     return y.astype(np.int64)
 
 
@@ -88,7 +101,8 @@ def load_npz(path: str | None, data_dir: Path | None = None, download: bool = Fa
         with np.load(file, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"cannot read {file} as .npz ({exc}); {NPZ_EXPECTED}") from exc
+        reason = "not an .npz or .npy file" if "pickle" in str(exc) else str(exc)
+        raise DatasetError(f"cannot read {file} as .npz ({reason}); {NPZ_EXPECTED}") from exc
     if "x" not in arrays:
         raise DatasetError(f"{file} has no array 'x' (it has: {', '.join(sorted(arrays)) or 'none'}); "
                            f"{NPZ_EXPECTED}")
@@ -147,6 +161,19 @@ def _labelled_files(folder: Path) -> tuple[list[Path], list[int] | None, list[st
     return files, labels, [d.name for d in subdirs]
 
 
+def _pixels(img, file: Path) -> np.ndarray:
+    """One image as uint8: (H, W) when grey, else (H, W, 3); 16-bit grey scaled to 8 bits."""
+    if img.mode in SIXTEEN_BIT_MODES:
+        return (np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8)
+    if img.mode in ("I", "F") or img.mode.startswith(("I;", "F;")):
+        raise DatasetError(f"image {file} is {'floating-point' if img.mode.startswith('F') else '32-bit integer'} "
+                           f"(mode {img.mode}); its range is unknown, so it cannot be read without guessing: "
+                           "save it as an 8-bit or 16-bit image")
+    if img.mode in GREY_MODES:
+        return np.asarray(img.convert("L"), dtype=np.uint8)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
 def load_folder(path: str | None, data_dir: Path | None = None, download: bool = False) -> RawData:
     """All images of a folder (class subfolders give labels), same size required; grey if all are grey, else RGB."""
     from PIL import Image, UnidentifiedImageError
@@ -161,23 +188,21 @@ def load_folder(path: str | None, data_dir: Path | None = None, download: bool =
     if not files:
         raise DatasetError(f"no images in {folder}; expected files ending in {', '.join(IMAGE_EXTENSIONS)}, "
                            "directly inside it or in one subfolder per class")
-    images = []
+    arrays = []
     size = None
     for file in files:
         try:
             with Image.open(file) as img:
-                img.load()
-                images.append(img.copy())
-        except (OSError, UnidentifiedImageError) as exc:
+                arrays.append(_pixels(img, file))
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
             raise DatasetError(f"cannot read image {file}: {exc}") from exc
-        size = size or (images[0].size, files[0])
-        if images[-1].size != size[0]:
-            (w, h), (w0, h0) = images[-1].size, size[0]
+        size = size or (arrays[0].shape[:2], files[0])
+        if arrays[-1].shape[:2] != size[0]:
+            (h, w), (h0, w0) = arrays[-1].shape[:2], size[0]
             raise DatasetError(f"image {file} is {w}x{h} but {size[1]} is {w0}x{h0}; all images must have "
                                "the same size (resize them first)")
-    grey = all(img.mode in GREY_MODES for img in images)
-    mode = "L" if grey else "RGB"
-    arrays = [np.asarray(img.convert(mode), dtype=np.uint8) for img in images]
+    grey = all(a.ndim == 2 for a in arrays)
+    arrays = [a if grey or a.ndim == 3 else np.repeat(a[:, :, None], 3, axis=2) for a in arrays]
     x = np.stack(arrays)
     x = x[:, None] if grey else x.transpose(0, 3, 1, 2)
     y = None if labels is None else np.asarray(labels, dtype=np.int64)

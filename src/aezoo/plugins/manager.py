@@ -1,10 +1,14 @@
 """Loads plugins from the ``aezoo`` entry-point group, one by one, and collects what they register.
 
-A plugin that fails to import, raises in a hook, targets another plugin API or registers a name that is
-already taken is recorded with its reason; it never stops the others from loading.
+A plugin that fails to import (any exception, ``sys.exit()`` and ``KeyboardInterrupt`` raised by its code
+included), raises in a hook, targets another plugin API or registers a name that is already taken is
+recorded with its reason; it never stops the others from loading. What a plugin prints while it is imported
+or its hooks run is captured (so ``--json`` output stays JSON) and shown by ``zoo plugins``.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ class PluginInfo:
     models: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    output: str = ""  # what the plugin printed while loading (captured, never on our stdout)
 
     @property
     def ok(self) -> bool:
@@ -39,7 +44,7 @@ class PluginInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "package": self.package, "version": self.version, "ok": self.ok,
-                "models": self.models, "datasets": self.datasets, "errors": self.errors}
+                "models": self.models, "datasets": self.datasets, "errors": self.errors, "output": self.output}
 
 
 @dataclass
@@ -68,6 +73,28 @@ _extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aez
 
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _guarded(info: PluginInfo, what: str, call: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run plugin code with its stdout captured into ``info.output``; any failure, ``SystemExit`` and
+    ``KeyboardInterrupt`` included, is recorded in ``info.errors`` as ``what`` failed. Returns (ok, result)."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            return True, call()
+    except BaseException as exc:  # noqa: BLE001  a broken plugin must not break the others
+        if isinstance(exc, SystemExit):
+            reason = f"called sys.exit({exc.code!r})"
+        elif isinstance(exc, KeyboardInterrupt):
+            reason = "raised KeyboardInterrupt"
+        else:
+            reason = _error_text(exc)
+        info.errors.append(f"{what}: {reason}")
+        if os.environ.get("AEZOO_TRACE_PLUGINS"):
+            traceback.print_exc()
+        return False, None
+    finally:
+        info.output += printed.getvalue()
 
 
 def _check_api(plugin: object, name: str) -> None:
@@ -122,14 +149,13 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
     """Run one plugin's hookimpls; keep its registrations only if they finished without raising."""
     impls = [i for i in getattr(plugin_manager().hook, hook_name).get_hookimpls() if i.plugin_name == info.name]
     staged: list = []
-    try:
+
+    def run_hooks() -> None:
         for impl in impls:
             kwargs = {"register": _registrar(catalog, info, staged, kind)}
             impl.function(*[kwargs[a] for a in impl.argnames])
-    except Exception as exc:  # a broken plugin must not break the others
-        info.errors.append(f"{hook_name} failed: {_error_text(exc)}")
-        if os.environ.get("AEZOO_TRACE_PLUGINS"):
-            traceback.print_exc()
+
+    if not _guarded(info, f"{hook_name} failed", run_hooks)[0]:
         return
     table = catalog.models if kind == "model" else catalog.datasets
     for spec in staged:
@@ -146,7 +172,8 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
 def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, version: str) -> None:
     info = catalog.plugins.setdefault(name, PluginInfo(name, package, version))
     pm = plugin_manager()
-    try:
+
+    def load_and_register() -> None:
         plugin = load()
         _check_api(plugin, name)
         if pm.get_plugin(name) is not plugin:
@@ -155,8 +182,8 @@ def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, 
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
             pm.register(plugin, name=name)
-    except Exception as exc:
-        info.errors.append(f"could not load: {_error_text(exc)}")
+
+    if not _guarded(info, "could not load", load_and_register)[0]:
         return
     for caller in pm.get_hookcallers(pm.get_plugin(name)) or []:
         if not caller.has_spec():  # a misspelled hook would otherwise be silently ignored

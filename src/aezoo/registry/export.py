@@ -6,7 +6,7 @@ Layout of an export folder (Hugging Face style; see docs/formats.md)::
     config.json         format, format_version, model, hyperparameters, input_shape, dataset, train,
                         metrics, aezoo_version, weights: {file, sha256, bytes}, source_run, samples
     README.md           model card with a YAML front-matter block (library_name: aezoo, tags)
-    samples.png         prior samples (variational) or test reconstructions (plain AE); may be absent
+    samples.png         prior samples (models sampling from their prior) or test reconstructions; may be absent
     history.json        per-epoch training history
     manifest.json       written last: format, format_version, files: {filename: {sha256, bytes}}
 """
@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
@@ -31,14 +31,10 @@ from aezoo.registry.record import RunRecord
 if TYPE_CHECKING:
     import torch
 
-    from aezoo.registry.store import Registry
-
 EXPORT_FORMAT = "aezoo-export"
 EXPORT_FORMAT_VERSION = 1
 README = "README.md"
 SAMPLES = "samples.png"
-N_SAMPLES = 16
-N_RECONSTRUCTIONS = 8
 REQUIRED = (paths.WEIGHTS, paths.CONFIG)
 RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from the run into config.json
 
@@ -89,29 +85,31 @@ def is_export_path(ref: object) -> bool:
 # ---------------------------------------------------------------------- writing
 
 
-def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
-               samples: bool = True) -> Path:
-    """Write run ``ref`` as a shareable folder at ``directory`` (which must not exist or be empty).
+def write_export(record: RunRecord, directory: str | os.PathLike, facts: dict[str, Any], summary: str = "",
+                 samples: Callable[[Path], dict[str, Any]] | None = None) -> Path:
+    """Write the verified run ``record`` as a shareable folder at ``directory`` (new or empty).
 
-    Everything is written into a temp folder beside ``directory`` and renamed into place, so a failure
-    leaves nothing half-written. Returns the folder's path.
+    ``facts`` are what only the built model knows (posterior, prior, sampler, latent_dim, num_parameters); ``samples(path)``
+    draws samples.png and returns its description. Everything is written into a temp folder beside
+    ``directory`` and renamed into place, so a failure leaves nothing half-written. Returns the folder's path.
     """
-    from aezoo.registry.store import Registry
-
     target = Path(directory).expanduser().absolute()
     _check_target(target)
-    registry = Registry(home)
-    record = registry.verify(ref)  # every file of the run against its manifest
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export-tmp", dir=target.parent))
     try:
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; a shared folder gets normal permissions
-        _write_export(stage, record, registry, samples)
+        _write_export(stage, record, facts, summary, samples)
         _move_into_place(stage, target)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return target
+
+
+def check_target(directory: str | os.PathLike) -> None:
+    """Refuse an export target that is a file or a non-empty folder."""
+    _check_target(Path(directory).expanduser().absolute())
 
 
 def _check_target(target: Path) -> None:
@@ -130,17 +128,14 @@ def _move_into_place(stage: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples: bool) -> None:
+def _write_export(stage: Path, record: RunRecord, facts: dict[str, Any], summary: str,
+                  samples: Callable[[Path], dict[str, Any]] | None) -> None:
     """Fill ``stage`` with the export's files, manifest.json last."""
     import aezoo
-    from aezoo.api import load
 
     shutil.copyfile(record.weights_path, stage / paths.WEIGHTS)  # byte-identical, header metadata included
     shutil.copyfile(record.path / paths.HISTORY, stage / paths.HISTORY)
-    model = load(record.id, home=str(registry.home))
-    n_params = sum(int(t.numel()) for t in model.state_dict().values())
-    samples_info = _write_samples(stage / SAMPLES, model, record) if samples else \
-        {"file": None, "skipped": "turned off (--no-samples)"}
+    samples_info = samples(stage / SAMPLES) if samples else {"file": None, "skipped": "turned off (--no-samples)"}
     config = {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
@@ -150,9 +145,7 @@ def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples:
         "input_shape": list(record.input_shape),
         **{k: record.config.get(k) for k in RUN_CONFIG_KEYS if k != "input_shape"},
         "metrics": record.metrics,
-        "variational": bool(model.variational),
-        "latent_dim": int(model.latent_dim),
-        "num_parameters": n_params,
+        **facts,
         "aezoo_version": aezoo.__version__,
         "trained_with_aezoo_version": record.config.get("aezoo_version", record.aezoo_version),
         "weights": {"file": paths.WEIGHTS, **file_entry(stage / paths.WEIGHTS)},
@@ -161,7 +154,7 @@ def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples:
         "samples": samples_info,
     }
     write_new(stage / paths.CONFIG, dumps_json(config, "export config").encode())
-    write_new(stage / README, model_card(config).encode())
+    write_new(stage / README, model_card(config, summary).encode())
     files = sorted(p.name for p in stage.iterdir() if p.is_file())
     manifest = {"format": EXPORT_FORMAT, "format_version": EXPORT_FORMAT_VERSION,
                 "files": {f: file_entry(stage / f) for f in files}}
@@ -169,32 +162,6 @@ def _write_export(stage: Path, record: RunRecord, registry: "Registry", samples:
         _fsync_file(stage / f)
     write_new(stage / paths.MANIFEST, dumps_json(manifest, "export manifest").encode())
     fsync_dir(stage)
-
-
-def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
-    """Draw samples.png; any failure (no matplotlib, dataset not available) skips it with the reason."""
-    try:
-        import torch
-
-        from aezoo import figures
-
-        if model.sampler == "prior":
-            with torch.no_grad():
-                images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
-            figures.image_grid(images, path, nrow=8, title=f"{record.id}: decoded prior samples")
-            return {"file": SAMPLES, "kind": "prior samples", "count": N_SAMPLES}
-        from aezoo.api import load_dataset
-
-        splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
-        originals = splits.test.floats(N_RECONSTRUCTIONS)
-        with torch.no_grad():
-            reconstructions = model.reconstruct(originals).cpu()
-        figures.reconstruction_figure(originals, reconstructions, path,
-                                      title=f"{record.id}: test reconstructions")
-        return {"file": SAMPLES, "kind": "test reconstructions", "count": len(originals)}
-    except Exception as exc:  # the image is optional: the export goes on without it
-        path.unlink(missing_ok=True)
-        return {"file": None, "skipped": f"{type(exc).__name__}: {exc}"}
 
 
 def _fsync_file(path: Path) -> None:
@@ -213,11 +180,15 @@ def read_export(directory: str | os.PathLike) -> ExportInfo:
     root = Path(directory).expanduser().absolute()
     if not root.is_dir():
         raise ExportError(f"{root}: no such folder; give the folder written by `zoo export`")
+    links = sorted(p.name for p in root.iterdir() if p.is_symlink())
+    if links:
+        raise ExportError(f"{root}: holds symbolic links ({', '.join(links)}); an export holds plain files only: "
+                          "copy the real files in, or get a fresh copy")
     manifest = _read_json(root / paths.MANIFEST)
     _check_format(root / paths.MANIFEST, manifest)
     files = manifest.get("files")
     if not isinstance(files, dict) or any(not isinstance(e, dict) or not isinstance(e.get("sha256"), str)
-                                          for e in files.values()):
+                                          or not isinstance(e.get("bytes"), int) for e in files.values()):
         raise ExportError(f"{root / paths.MANIFEST}: malformed 'files' (expected {{filename: {{sha256, bytes}}}})")
     for name in REQUIRED:
         if name not in files:
@@ -225,7 +196,7 @@ def read_export(directory: str | os.PathLike) -> ExportInfo:
     for name, entry in files.items():
         if Path(name).name != name or name in (".", "..", paths.MANIFEST):
             raise ExportError(f"{root / paths.MANIFEST}: bad file name {name!r}; the manifest was edited")
-        _check_file(root / name, entry["sha256"])
+        _check_file(root / name, entry["sha256"], entry["bytes"])
     config = _read_json(root / paths.CONFIG)
     _check_format(root / paths.CONFIG, config)
     weights = config.get("weights") or {}
@@ -244,49 +215,20 @@ def read_export(directory: str | os.PathLike) -> ExportInfo:
     return ExportInfo(path=root, config=config, manifest=manifest)
 
 
-def load_export_state(directory: str | os.PathLike) -> tuple[ExportInfo, dict[str, "torch.Tensor"]]:
-    """The verified export and its tensors (CPU)."""
-    info = read_export(directory)
-    return info, read_safetensors(info.path / paths.WEIGHTS, info.weights_sha256)
+def read_export_state(info: ExportInfo) -> dict[str, "torch.Tensor"]:
+    """The tensors (CPU) of a verified export, checked again against the manifest's size and sha256."""
+    entry = info.manifest["files"][paths.WEIGHTS]
+    return read_safetensors(info.path / paths.WEIGHTS, entry["sha256"], entry["bytes"])
 
 
-def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
-    """Verify an export, rebuild its model from config.json and load the weights (shapes checked)."""
-    from aezoo.api import create_model
-    from aezoo.registry.files import verify_state
-
-    info, state = load_export_state(directory)
-    model = create_model(info.model, input_shape=tuple(info.config["input_shape"]), **info.config["hyperparameters"])
-    verify_state(info.path / paths.WEIGHTS, state, model.state_dict())
-    model.load_state_dict(state)
-    model.run = info.record()
-    return info, model
-
-
-def load_export(directory: str | os.PathLike, device: str = "cpu") -> Any:
-    """The model of an export folder, verified, in eval mode on ``device`` (``model.run`` describes it)."""
-    _, model = build_from_export(directory)
-    return model.to(device).eval()
-
-
-def import_export(directory: str | os.PathLike, *, name: str | None = None,
-                  home: str | os.PathLike | None = None) -> RunRecord:
-    """Verify an export and save it into the registry as a new version of its model; returns the new run."""
-    from aezoo.registry.store import Registry
-
-    info, model = build_from_export(directory)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    history_path = info.path / paths.HISTORY
-    history = _read_json(history_path) if paths.HISTORY in info.manifest["files"] else []
+def read_export_history(info: ExportInfo) -> list[dict[str, Any]]:
+    """The export's per-epoch history (empty when it has none)."""
+    if paths.HISTORY not in info.manifest["files"]:
+        return []
+    history = _read_json(info.path / paths.HISTORY)
     if not isinstance(history, list):
-        raise ExportError(f"{history_path}: expected a list of per-epoch records")
-    config = {k: info.config.get(k) for k in RUN_CONFIG_KEYS}
-    config.update(data_dir=None, aezoo_version=info.config.get("trained_with_aezoo_version", ""),
-                  imported_from={"path": str(info.path.absolute()), "source_run": info.config.get("source_run"),
-                                 "weights_sha256": info.weights_sha256})
-    return Registry(home).save(info.model, state, hyperparameters=info.config["hyperparameters"],
-                               input_shape=tuple(info.config["input_shape"]), config=config,
-                               metrics=info.config["metrics"], history=history, name=name)
+        raise ExportError(f"{info.path / paths.HISTORY}: expected a list of per-epoch records")
+    return history
 
 
 def _read_json(path: Path) -> Any:
@@ -309,9 +251,12 @@ def _check_format(path: Path, data: Any) -> None:
                           f"({EXPORT_FORMAT_VERSION}); upgrade aezoo")
 
 
-def _check_file(path: Path, expected: str) -> None:
+def _check_file(path: Path, expected: str, size: int) -> None:
     if not path.is_file():
         raise ExportError(f"{path}: file is missing but listed in manifest.json; the export is incomplete")
+    if path.stat().st_size != size:
+        raise ExportError(f"{path}: {path.stat().st_size} bytes but manifest.json says {size}; the file was "
+                          "modified or corrupted after export: get a fresh copy")
     actual = sha256_file(path)
     if actual != expected:
         raise ExportError(f"{path}: sha256 mismatch (manifest.json says {expected}, file has {actual}); "

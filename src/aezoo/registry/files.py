@@ -85,11 +85,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def check_sha256(path: str | Path, expected: str) -> None:
-    """Raise RegistryError naming ``path`` when it is missing or its sha256 differs from ``expected``."""
+def check_sha256(path: str | Path, expected: str, size: int | None = None) -> None:
+    """Raise RegistryError naming ``path`` when it is a link, missing, not ``size`` bytes (when given) or its
+    sha256 differs from ``expected``. The size is compared first, so a huge substitute is never hashed."""
     path = Path(path)
+    if path.is_symlink():
+        raise RegistryError(f"{path}: is a symbolic link; runs and exports hold plain files only")
     if not path.is_file():
         raise RegistryError(f"{path}: file is missing; the run is incomplete (delete it and re-train)")
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        raise RegistryError(f"{path}: {actual_size} bytes but the manifest says {size}; "
+                            "the file is corrupt, truncated or was modified: delete the run and re-train")
     actual = sha256_file(path)
     if actual != expected:
         raise RegistryError(
@@ -113,7 +120,10 @@ def write_safetensors(path: str | Path, state: Mapping[str, "torch.Tensor"], met
         raise RegistryError(f"safetensors metadata must be str -> str; bad keys {bad_meta!r}")
     # clone: safetensors refuses shared (tied) storage; contiguous CPU copies are always accepted
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    save_file(tensors, str(path), metadata=dict(metadata))
+    try:
+        save_file(tensors, str(path), metadata=dict(metadata))
+    except Exception as exc:  # SafetensorError on a full disk, OSError
+        raise RegistryError(f"cannot write {path}: {exc}") from exc
     os.chmod(path, 0o666 & ~umask())
     with open(path, "rb") as f:
         os.fsync(f.fileno())
@@ -133,13 +143,14 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise RegistryError(f"{path}: cannot parse safetensors header ({exc}); the file is corrupt") from exc
 
 
-def read_safetensors(path: str | Path, expected_sha256: str | None = None) -> dict[str, "torch.Tensor"]:
-    """Load tensors from ``path`` (CPU), checking its sha256 first when ``expected_sha256`` is given."""
+def read_safetensors(path: str | Path, expected_sha256: str | None = None,
+                     size: int | None = None) -> dict[str, "torch.Tensor"]:
+    """Load tensors from ``path`` (CPU), checking its size and sha256 first when ``expected_sha256`` is given."""
     from safetensors.torch import load_file
 
     path = Path(path)
     if expected_sha256 is not None:
-        check_sha256(path, expected_sha256)
+        check_sha256(path, expected_sha256, size)
     elif not path.is_file():
         raise RegistryError(f"{path}: file is missing")
     try:
@@ -169,6 +180,35 @@ def verify_state(path: str | Path, state: Mapping[str, Any], expected_shapes: Ma
             f"{path}: weights do not fit the model built from the run's config: {shown}. "
             "The run was saved by a different model version or its config was edited."
         )
+
+
+# torch dtype name -> safetensors header dtype
+DTYPES = {"torch.float32": "F32", "torch.float16": "F16", "torch.bfloat16": "BF16", "torch.float64": "F64",
+          "torch.int64": "I64", "torch.int32": "I32", "torch.int16": "I16", "torch.int8": "I8",
+          "torch.uint8": "U8", "torch.bool": "BOOL"}
+
+
+def check_header(path: str | Path, expected: Mapping[str, tuple[tuple[int, ...], str]]) -> None:
+    """Check a safetensors file's tensor names, shapes and dtypes against ``expected`` (name -> (shape, torch
+    dtype name)) from its header alone, before any tensor data is read; RegistryError names what differs."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            have = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except Exception as exc:  # SafetensorError, OSError
+        raise RegistryError(f"{path}: cannot parse safetensors header ({exc}); the file is corrupt") from exc
+    want = {k: (tuple(shape), DTYPES.get(dtype, dtype)) for k, (shape, dtype) in expected.items()}
+    problems = [f"missing key {k!r} (model expects shape {want[k][0]})" for k in want if k not in have]
+    problems += [f"unexpected key {k!r} (shape {have[k][0]})" for k in have if k not in want]
+    problems += [f"key {k!r}: file has shape {have[k][0]}, model expects {want[k][0]}"
+                 for k in want if k in have and have[k][0] != want[k][0]]
+    problems += [f"key {k!r}: file has dtype {have[k][1]}, model expects {want[k][1]}"
+                 for k in want if k in have and have[k][0] == want[k][0] and have[k][1] != want[k][1]]
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; ... ({len(problems)} problems)" if len(problems) > 10 else "")
+        raise RegistryError(f"{path}: weights do not fit the model built from the config: {shown}. "
+                            "The weights were saved by a different model version or the config was edited.")
 
 
 def file_entry(path: Path) -> dict[str, Any]:

@@ -5,9 +5,9 @@ import json
 from typing import Any
 
 
-def model_card(config: dict[str, Any]) -> str:
+def model_card(config: dict[str, Any], summary: str = "") -> str:
     """README.md text: YAML front matter (library_name, tags) then model, data, hyperparameters, metrics,
-    samples and how to load it."""
+    samples and how to load it; ``summary`` is the model's one-line description from its plugin."""
     model, source = config["model"], config["source_run"]
     tags = ["aezoo", "autoencoder", "pytorch", "safetensors", model]
     if config["variational"]:
@@ -16,13 +16,14 @@ def model_card(config: dict[str, Any]) -> str:
         tags.append(f"dataset:{config['dataset']}")
     front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
     shape = " x ".join(str(d) for d in config["input_shape"])
-    summary = _model_summary(model)
     folder = f"path/to/{source['id']}"
     lines = [
         f"# {model} trained on {config.get('dataset') or 'unknown data'} ({source['id']})", "",
         *([summary, ""] if summary else []),
         "## Model", "",
-        *_table({"model": model, "variational": config["variational"], "latent dim": config["latent_dim"],
+        *_table({"model": model, "posterior q(z|x)": config.get("posterior", "gaussian" if config["variational"] else
+                                                                "point"),
+                 "prior p(z)": config.get("prior", ""), "latent dim": config["latent_dim"],
                  "input shape (C x H x W)": shape, "parameters": f"{config['num_parameters']:,}",
                  "source run": source["id"] + (f" ({source['name']})" if source.get("name") else ""),
                  "created": source.get("created") or "", "trained with aezoo": config["trained_with_aezoo_version"],
@@ -44,15 +45,6 @@ def model_card(config: dict[str, Any]) -> str:
         "`manifest.json` lists the sha256 of every file; `config.json` holds everything on this card.", "",
     ]
     return "\n".join(front + lines)
-
-
-def _model_summary(model: str) -> str:
-    try:
-        from aezoo.api import model_spec
-
-        return model_spec(model).summary
-    except Exception:  # the card is still useful without the plugin's summary
-        return ""
 
 
 def _samples_section(info: dict[str, Any]) -> list[str]:

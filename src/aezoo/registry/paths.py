@@ -18,6 +18,7 @@ CONFIG = "config.json"
 METRICS = "metrics.json"
 HISTORY = "history.json"
 MANIFEST = "manifest.json"  # written last; a run without it is incomplete
+DELETING = ".deleting"  # the manifest renamed by a delete in progress: the run is gone, its folder stays
 
 
 def default_home() -> Path:

@@ -69,6 +69,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     """The manifest of ``run_dir``, checked for the fields a complete run has; else RegistryError."""
     path = run_dir / paths.MANIFEST
     manifest = read_json(path)
+    if not isinstance(manifest, dict):
+        raise RegistryError(f"{path}: expected a JSON object, found {type(manifest).__name__}; the file is corrupt")
     try:
         ok = (
             manifest["format"] == MANIFEST_FORMAT
@@ -76,6 +78,7 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             and manifest["version"] == int(run_dir.name)
             and manifest["model"] == run_dir.parent.name
             and isinstance(manifest["files"][paths.WEIGHTS]["sha256"], str)
+            and all(isinstance(e["sha256"], str) for e in manifest["files"].values())
         )
     except (KeyError, TypeError, ValueError):
         ok = False
@@ -84,8 +87,25 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def read_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object; else RegistryError naming the file."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise RegistryError(f"{path}: expected a JSON object, found {type(value).__name__}; the file is corrupt")
+    return value
+
+
+def run_metrics(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The run's metrics: the manifest's ``metrics`` (the one source), else metrics.json (older runs)."""
+    if "metrics" in manifest:
+        if not isinstance(manifest["metrics"], dict):
+            raise RegistryError(f"{run_dir / paths.MANIFEST}: 'metrics' is not an object; the file is corrupt")
+        return manifest["metrics"]
+    return read_object(run_dir / paths.METRICS)
+
+
 def record_from_dir(run_dir: Path, manifest: dict[str, Any], aliases: list[str]) -> RunRecord:
-    """Build the RunRecord of a complete run directory (reads config.json and metrics.json)."""
+    """Build the RunRecord of a complete run directory (reads config.json; metrics from the manifest)."""
     return RunRecord(
         id=manifest["id"],
         model=manifest["model"],
@@ -93,8 +113,8 @@ def record_from_dir(run_dir: Path, manifest: dict[str, Any], aliases: list[str])
         name=manifest.get("name"),
         path=run_dir,
         created=manifest.get("created", ""),
-        config=read_json(run_dir / paths.CONFIG),
-        metrics=read_json(run_dir / paths.METRICS),
+        config=read_object(run_dir / paths.CONFIG),
+        metrics=run_metrics(run_dir, manifest),
         aliases=aliases,
         sha256=manifest["files"][paths.WEIGHTS]["sha256"],
         aezoo_version=manifest.get("aezoo_version", ""),

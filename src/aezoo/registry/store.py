@@ -27,7 +27,7 @@ from aezoo.registry.files import (
     write_safetensors,
 )
 from aezoo.registry.lock import file_lock
-from aezoo.registry.record import MANIFEST_FORMAT, RunRecord, read_manifest, record_from_dir
+from aezoo.registry.record import MANIFEST_FORMAT, RunRecord, read_manifest, record_from_dir, run_metrics
 from aezoo.registry.refs import (
     LATEST,
     split_ref,
@@ -87,9 +87,9 @@ class Registry:
         merged = {**config, "model": model_name, "hyperparameters": hyperparameters, "input_shape": shape}
         sidecars = {
             paths.CONFIG: dumps_json(merged, "config").encode(),
-            paths.METRICS: dumps_json(metrics, "metrics").encode(),
             paths.HISTORY: dumps_json(history, "history").encode(),
         }
+        metrics_json = dumps_json(metrics, "metrics")
         hp_json = dumps_json(hyperparameters, "hyperparameters")
 
         model_dir = self.home / paths.RUNS / model_name
@@ -99,7 +99,7 @@ class Registry:
         version = self._reserve_version(model_dir)
         run_id = f"{model_name}-{version}"
         target = model_dir / str(version)
-        stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.", dir=staging_root))
+        stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{os.getpid()}.", dir=staging_root))
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; the run folder gets normal permissions
         try:
             import aezoo
@@ -116,6 +116,7 @@ class Registry:
             write_safetensors(stage / paths.WEIGHTS, state, metadata)
             for fname, data in sidecars.items():
                 write_new(stage / fname, data)
+            write_new(stage / paths.METRICS, metrics_json.encode())  # a copy; the manifest's metrics rule
             manifest = {
                 "format": MANIFEST_FORMAT,
                 "id": run_id,
@@ -125,11 +126,15 @@ class Registry:
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "aezoo_version": aezoo.__version__,
                 "files": {f: file_entry(stage / f) for f in (paths.WEIGHTS, *sidecars)},
+                "metrics": metrics,
             }
             write_new(stage / paths.MANIFEST, dumps_json(manifest).encode())
             fsync_dir(stage)
-            os.rename(stage, target)  # replaces the empty reserved dir in one step: the run appears whole
-            fsync_dir(model_dir)
+            with self._lock():  # names are checked and the run appears under the lock: names stay unique
+                if name is not None:
+                    self._check_name_free(name)
+                os.rename(stage, target)  # replaces the empty reserved dir in one step: the run appears whole
+                fsync_dir(model_dir)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -138,16 +143,19 @@ class Registry:
         return self.get(f"{model_name}:{version}")
 
     def update_metrics(self, ref: str | RunRecord, metrics: dict[str, Any]) -> RunRecord:
-        """Merge ``metrics`` into the run's metrics.json (atomically) and update its manifest hash."""
+        """Merge ``metrics`` into the run's metrics. The manifest holds them, so one atomic replace of
+        manifest.json is the whole update; metrics.json is rewritten afterwards as a plain copy."""
         if not isinstance(metrics, dict):
             raise RegistryError(f"metrics must be a dict, got {type(metrics).__name__}")
+        dumps_json(metrics, "metrics")
         with self._lock():
             model, version, manifest = self._resolve(ref)
             run_dir = self._run_dir(model, version)
-            merged = {**read_json(run_dir / paths.METRICS), **metrics}
+            merged = {**run_metrics(run_dir, manifest), **metrics}
+            manifest["metrics"] = merged
+            manifest["files"].pop(paths.METRICS, None)  # older runs hashed the copy; it is no longer checked
+            atomic_write_json(run_dir / paths.MANIFEST, manifest)  # the update happens here, in one step
             atomic_write_bytes(run_dir / paths.METRICS, dumps_json(merged, "metrics").encode())
-            manifest["files"][paths.METRICS] = file_entry(run_dir / paths.METRICS)
-            atomic_write_json(run_dir / paths.MANIFEST, manifest)
         return self.get(f"{model}:{version}")
 
     def tag(self, ref: str | RunRecord, alias: str) -> RunRecord:
@@ -172,22 +180,25 @@ class Registry:
             path.unlink()
 
     def delete(self, ref: str | RunRecord) -> str:
-        """Delete a run and the aliases pointing at it; returns its id. Version numbers are never reused."""
+        """Delete a run (a damaged one too) and the aliases pointing at it; returns its id.
+
+        The run's folder is never removed, so its version number is never reused and no alias can come to
+        name another run: its manifest is renamed to ``.deleting`` (the run disappears in one step), the other
+        files go, and the empty folder stays as a tombstone. ``gc`` finishes a delete a crash interrupted."""
         with self._lock():
-            model, version, manifest = self._resolve(ref)
-            run_dir = self._run_dir(model, version)
-            trash_root = self.home / paths.TRASH
-            trash_root.mkdir(parents=True, exist_ok=True)
-            trash = Path(tempfile.mkdtemp(prefix=f"{model}-{version}.", dir=trash_root))
-            os.rename(run_dir, trash / "run")  # the run disappears in one step
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(run_dir)  # empty tombstone: keeps the version number taken, never listed
-            fsync_dir(run_dir.parent)
+            model, version, _ = self._resolve(ref, allow_damaged=True)
             for alias_file in self._alias_files(model):
                 if _read_alias(alias_file) == version:
                     alias_file.unlink(missing_ok=True)
-            shutil.rmtree(trash, ignore_errors=True)
-        return manifest["id"]
+            run_dir = self._run_dir(model, version)
+            marker = run_dir / paths.DELETING
+            if (run_dir / paths.MANIFEST).exists():
+                os.rename(run_dir / paths.MANIFEST, marker)
+            else:
+                marker.touch()
+            fsync_dir(run_dir)
+            self._empty_deleted(run_dir)
+        return f"{model}-{version}"
 
     # ------------------------------------------------------------------ reading
 
@@ -201,29 +212,61 @@ class Registry:
             aliases = self._aliases_by_version(name, runs[name])
             for version in sorted(runs[name]):
                 run_dir = self._run_dir(name, version)
-                records.append(record_from_dir(run_dir, runs[name][version], aliases.get(version, [])))
+                try:
+                    records.append(record_from_dir(run_dir, runs[name][version], aliases.get(version, [])))
+                except RegistryError:
+                    continue  # damaged: see damaged()
         return records
 
     def get(self, ref: str | RunRecord) -> RunRecord:
         """The run named by ``ref``: 'model', 'model:3', 'model:alias', 'model-3' or a unique run name."""
         model, version, manifest = self._resolve(ref)
         aliases = self._aliases_by_version(model, self._scan().get(model, {}))
-        return record_from_dir(self._run_dir(model, version), manifest, aliases.get(version, []))
+        try:
+            return record_from_dir(self._run_dir(model, version), manifest, aliases.get(version, []))
+        except RegistryError as exc:
+            raise _damaged_error(f"{model}-{version}", str(exc)) from None
 
     def load_state(self, ref: str | RunRecord) -> dict[str, "torch.Tensor"]:
         """The run's tensors (CPU), after checking model.safetensors against the manifest's sha256."""
         model, version, _ = self._resolve(ref)
         run_dir = self._run_dir(model, version)
-        manifest = read_manifest(run_dir)
-        return read_safetensors(run_dir / paths.WEIGHTS, manifest["files"][paths.WEIGHTS]["sha256"])
+        entry = read_manifest(run_dir)["files"][paths.WEIGHTS]
+        return read_safetensors(run_dir / paths.WEIGHTS, entry["sha256"], entry.get("bytes"))
 
-    def verify(self, ref: str | RunRecord) -> RunRecord:
-        """Check every file of the run against its manifest hash; raises RegistryError naming the bad file."""
+    def verify(self, ref: str | RunRecord, files: tuple[str, ...] | None = None) -> RunRecord:
+        """Check every file of the run (or only ``files``) against its manifest's size and sha256; raises
+        RegistryError naming the bad file. A manifest replaced during the check (a concurrent metrics update)
+        is read again, so a concurrent update is never reported as corruption."""
         model, version, _ = self._resolve(ref)
         run_dir = self._run_dir(model, version)
-        for fname, entry in read_manifest(run_dir)["files"].items():
-            check_sha256(run_dir / fname, entry["sha256"])
+        for attempt in range(3):
+            manifest = read_manifest(run_dir)
+            try:
+                for fname, entry in manifest["files"].items():
+                    if files is None or fname in files:
+                        check_sha256(run_dir / fname, entry["sha256"], entry.get("bytes"))
+                break
+            except RegistryError:
+                if attempt == 2 or read_manifest(run_dir) == manifest:
+                    raise
         return self.get(f"{model}:{version}")
+
+    def damaged(self, model: str | None = None) -> list[tuple[str, Path, str]]:
+        """Runs that cannot be read, as (run id, folder, what is wrong); ``zoo runs rm`` removes them."""
+        out = []
+        runs, broken = self._scan_all()
+        for name in sorted(set(runs) | set(broken)):
+            if model is not None and name != model:
+                continue
+            found = dict(broken.get(name, {}))
+            for version, manifest in runs.get(name, {}).items():
+                try:
+                    record_from_dir(self._run_dir(name, version), manifest, [])
+                except RegistryError as exc:
+                    found[version] = str(exc)
+            out += [(f"{name}-{v}", self._run_dir(name, v), found[v]) for v in sorted(found)]
+        return out
 
     # ------------------------------------------------------------------ checkpoints and housekeeping
 
@@ -234,30 +277,56 @@ class Registry:
         return path
 
     def list_checkpoints(self) -> list[Path]:
-        """Checkpoint directories, sorted by name."""
+        """Checkpoint directories holding a file (a resumable run), sorted by name."""
         root = self.home / paths.CHECKPOINTS
         if not root.is_dir():
             return []
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                      and any(f.is_file() and not f.name.startswith(".") for f in p.iterdir()))
 
     def remove_checkpoint(self, key: str) -> None:
         """Delete ``home/checkpoints/<key>`` (moved to trash first); a missing key is not an error."""
         path = self.home / paths.CHECKPOINTS / validate_name(key, "checkpoint key")
         if path.is_dir():
-            self._trash(path)
+            with self._lock():
+                self._trash(path)
 
-    def gc(self, max_age_s: float = 24 * 3600) -> list[Path]:
-        """Remove staging and trash leftovers older than ``max_age_s`` (from crashed processes)."""
-        removed = []
+    def gc(self, max_age_s: float = 3600) -> list[Path]:
+        """Clean what crashed processes left, under the registry's lock: staging folders of processes that
+        are gone (or older than ``max_age_s``), trash, deletes a crash interrupted, empty checkpoint folders
+        older than ``max_age_s``, and empty version folders below each model's highest one (the highest stays,
+        so version numbers are never reused). Returns what was removed."""
+        removed: list[Path] = []
         now = time.time()
-        for root in (self.home / paths.STAGING, self.home / paths.TRASH):
-            if not root.is_dir():
-                continue
-            for entry in root.iterdir():
-                with contextlib.suppress(FileNotFoundError):
-                    if now - entry.stat().st_mtime > max_age_s:
-                        shutil.rmtree(entry, ignore_errors=True)
-                        removed.append(entry)
+
+        def old(path: Path) -> bool:
+            with contextlib.suppress(FileNotFoundError):
+                return now - path.stat().st_mtime > max_age_s
+            return False
+
+        with self._lock():
+            for entry in _entries(self.home / paths.STAGING):
+                if not _owner_alive(entry.name) or old(entry):
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(entry)
+            for entry in _entries(self.home / paths.TRASH):  # trash is only used under this lock
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+            for model_dir in _entries(self.home / paths.RUNS):
+                versions = sorted((p for p in _entries(model_dir) if _is_version(p.name)), key=lambda p: int(p.name))
+                for run_dir in versions:
+                    if (run_dir / paths.DELETING).exists():
+                        self._empty_deleted(run_dir)
+                        removed.append(run_dir)
+                for run_dir in versions[:-1]:
+                    if not any(run_dir.iterdir()) and old(run_dir):
+                        with contextlib.suppress(OSError):
+                            run_dir.rmdir()
+                            removed.append(run_dir)
+            for ckpt in _entries(self.home / paths.CHECKPOINTS):
+                if not any(f.is_file() and not f.name.startswith(".") for f in ckpt.iterdir()) and old(ckpt):
+                    shutil.rmtree(ckpt, ignore_errors=True)
+                    removed.append(ckpt)
         return removed
 
     # ------------------------------------------------------------------ internals
@@ -267,6 +336,25 @@ class Registry:
 
     def _lock(self):
         return file_lock(self.home / paths.LOCK)
+
+    def _empty_deleted(self, run_dir: Path) -> None:
+        """Move a deleted run's files out through the trash, ``.deleting`` last; the empty folder stays."""
+        trash_root = self.home / paths.TRASH
+        trash_root.mkdir(parents=True, exist_ok=True)
+        trash = Path(tempfile.mkdtemp(prefix=f"{run_dir.parent.name}-{run_dir.name}.", dir=trash_root))
+        for entry in run_dir.iterdir():
+            if entry.name != paths.DELETING:
+                os.rename(entry, trash / entry.name)
+        shutil.rmtree(trash, ignore_errors=True)
+        (run_dir / paths.DELETING).unlink(missing_ok=True)
+        fsync_dir(run_dir)
+
+    def _check_name_free(self, name: str) -> None:
+        runs = self._scan()
+        taken = [m["id"] for vs in runs.values() for m in vs.values() if m.get("name") == name]
+        if taken:
+            raise RegistryError(f"run name {name!r} is already used by {', '.join(taken)}; pick another name "
+                                "(or leave it out: runs are also named by id)")
 
     def _trash(self, path: Path) -> None:
         trash_root = self.home / paths.TRASH
@@ -288,22 +376,31 @@ class Registry:
                 version += 1
 
     def _scan(self) -> Runs:
-        """Every complete run (a version dir with a valid manifest); staging, trash and tombstones are skipped."""
+        """Every run with a valid manifest (model -> version -> manifest)."""
+        return self._scan_all()[0]
+
+    def _scan_all(self) -> tuple[Runs, dict[str, dict[int, str]]]:
+        """(runs with a valid manifest, damaged runs as model -> version -> reason). An empty version folder
+        (a reservation or a tombstone) and a run being deleted are neither."""
         runs: Runs = {}
-        root = self.home / paths.RUNS
-        if not root.is_dir():
-            return runs
-        for model_dir in root.iterdir():
-            if model_dir.name.startswith(".") or not model_dir.is_dir():
-                continue
-            for run_dir in model_dir.iterdir():
-                if not _is_version(run_dir.name) or not (run_dir / paths.MANIFEST).is_file():
+        damaged: dict[str, dict[int, str]] = {}
+        for model_dir in _entries(self.home / paths.RUNS):
+            for run_dir in _entries(model_dir):
+                if not _is_version(run_dir.name):
                     continue
                 try:
+                    names = {p.name for p in run_dir.iterdir()}
+                except OSError:
+                    continue
+                if not names or paths.DELETING in names:
+                    continue
+                try:
+                    if paths.MANIFEST not in names:
+                        raise RegistryError(f"{run_dir / paths.MANIFEST}: file is missing")
                     runs.setdefault(model_dir.name, {})[int(run_dir.name)] = read_manifest(run_dir)
-                except RegistryError:
-                    continue  # incomplete or being deleted: not a run
-        return runs
+                except RegistryError as exc:
+                    damaged.setdefault(model_dir.name, {})[int(run_dir.name)] = str(exc)
+        return runs, damaged
 
     def _alias_files(self, model: str) -> list[Path]:
         alias_dir = self.home / paths.ALIASES / model
@@ -326,9 +423,17 @@ class Registry:
             by_version.setdefault(version, []).append(alias)
         return by_version
 
-    def _resolve(self, ref: str | RunRecord) -> tuple[str, int, dict[str, Any]]:
-        """(model, version, manifest) of the complete run named by ``ref``."""
-        runs = self._scan()
+    def _resolve(self, ref: str | RunRecord, allow_damaged: bool = False) -> tuple[str, int, dict[str, Any]]:
+        """(model, version, manifest) of the complete run named by ``ref``. A damaged run named by
+        MODEL:VERSION or its run id raises an error saying so, or (``allow_damaged``) gives an empty manifest."""
+        runs, broken = self._scan_all()
+        if isinstance(ref, str) and broken:
+            model, selector = split_ref(ref)
+            named = (model, int(selector)) if selector and _VERSION.fullmatch(selector) else split_run_id(ref)
+            if named and named[1] in broken.get(named[0], {}):
+                if allow_damaged:
+                    return named[0], named[1], {}
+                raise _damaged_error(f"{named[0]}-{named[1]}", broken[named[0]][named[1]])
         if isinstance(ref, RunRecord):
             if ref.version in runs.get(ref.model, {}):
                 return ref.model, ref.version, runs[ref.model][ref.version]
@@ -374,6 +479,32 @@ class Registry:
             choices += [runs[model][v]["id"] for v in sorted(runs[model])]
         names = sorted({m.get("name") for vs in runs.values() for m in vs.values() if m.get("name")})
         return choices + [n for n in names if n not in choices]
+
+
+def _damaged_error(run_id: str, reason: str) -> RegistryError:
+    return RegistryError(f"run {run_id} is damaged: {reason}. Remove it with `zoo runs rm {run_id}` "
+                         "(or check all runs with `zoo runs verify`)")
+
+
+def _entries(root: Path) -> list[Path]:
+    """The folders inside ``root`` not starting with '.' (none when ``root`` is missing)."""
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+
+
+def _owner_alive(staging_name: str) -> bool:
+    """Whether the process that made a staging folder ``RUNID.PID.xxx`` still runs (True when unknown)."""
+    parts = staging_name.split(".")
+    if len(parts) < 3 or not parts[-2].isdigit():
+        return True
+    try:
+        os.kill(int(parts[-2]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _read_alias(path: Path) -> int | None:

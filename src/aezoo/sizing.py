@@ -1,0 +1,95 @@
+"""Bounding what building a model may cost: values checked, the network first built on torch's meta device
+(shapes only, no memory), its parameter count held to a limit, and saved weights' headers checked against it
+before any tensor data is read."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from aezoo.errors import AezooError, BadHyperparameterError, RegistryError
+
+MAX_INT = 2**31 - 1  # no size, count or width a model takes is larger
+MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights (320 MB with Adam state); AEZOO_MAX_PARAMETERS overrides it
+ENV_MAX_PARAMETERS = "AEZOO_MAX_PARAMETERS"
+
+
+def max_parameters() -> int:
+    """The parameter-count limit: ``$AEZOO_MAX_PARAMETERS``, else MAX_PARAMETERS."""
+    text = os.environ.get(ENV_MAX_PARAMETERS, "")
+    return int(text) if text.strip().isdigit() else MAX_PARAMETERS
+
+
+def check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+    """(C, H, W) of positive integers, else BadHyperparameterError."""
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise BadHyperparameterError(f"input_shape must be (C, H, W) of positive integers, got {input_shape!r}")
+    return shape  # type: ignore[return-value]
+
+
+def check_values(model: str, hyperparameters: Mapping[str, Any]) -> None:
+    """Refuse NaN, infinite and absurdly large numbers anywhere in the hyperparameters, naming the key."""
+    def bad(value: Any) -> str:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "is not a finite number"
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            return f"is larger than {MAX_INT:,}"
+        if isinstance(value, (tuple, list)):
+            return next((b for b in map(bad, value) if b), "")
+        return ""
+
+    for key, value in hyperparameters.items():
+        if problem := bad(value):
+            raise BadHyperparameterError(f"model {model!r}: hyperparameter {key}={value!r} {problem}")
+
+
+def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) -> tuple[tuple[int, int, int],
+                                                                                          dict[str, Any], Any]:
+    """(input shape, merged hyperparameters, the model built on the meta device), after checking that the
+    model can be built and has at most ``max_parameters()`` parameters; nothing real is allocated."""
+    import torch
+
+    from aezoo.api import model_spec
+
+    shape = check_input_shape(input_shape)
+    spec = model_spec(name)
+    merged = spec.check(hyperparameters)
+    check_values(name, merged)
+    defaults = spec.hyperparameters()
+    given = ", ".join(f"{k}={v!r}" for k, v in merged.items() if defaults.get(k) != v) or "its defaults"
+    try:
+        with torch.device("meta"):
+            meta = spec.build(shape, **merged)
+    except AezooError:
+        raise
+    except Exception as exc:  # a value the factory cannot build with (overflow, a bad choice, ...)
+        raise BadHyperparameterError(f"cannot build model {name!r} for input {shape} with {given}: "
+                                     f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    count = sum(p.numel() for p in meta.parameters())
+    limit = max_parameters()
+    if count > limit:
+        raise BadHyperparameterError(
+            f"model {name!r} for input {shape} with {given} would have {count:,} parameters, over the limit of "
+            f"{limit:,}; use smaller values (or raise the limit with {ENV_MAX_PARAMETERS}=N)")
+    return shape, merged, meta
+
+
+def build_checked(name: str, input_shape: Any, hyperparameters: Mapping[str, Any], weights: Path,
+                  read_state: Callable[[], dict[str, Any]], where: str) -> Any:
+    """Build model ``name`` from a saved config and load its weights: the config is bounded first, then the
+    weights' header (names, shapes, dtypes) is compared with the planned model, then the data is read."""
+    from aezoo.registry.files import check_header
+
+    try:
+        shape, merged, meta = plan_model(name, input_shape, hyperparameters)
+    except AezooError as exc:
+        raise RegistryError(f"{where}: {exc}") from exc
+    check_header(weights, {k: (tuple(v.shape), str(v.dtype)) for k, v in meta.state_dict().items()})
+    state = read_state()
+    from aezoo.api import model_spec
+
+    model = model_spec(name).build(shape, **merged)
+    model.load_state_dict(state)
+    return model
