@@ -16,7 +16,8 @@ LAYERS = [
     ("plugins", ["aezoo.plugins"]),
     ("registry", ["aezoo.registry"]),
     ("api", ["aezoo.api", "aezoo.sizing", "aezoo.sharing", "aezoo.training", "aezoo.evaluate", "aezoo.generate",
-             "aezoo.figures", "aezoo.views", "aezoo.report", "aezoo.classifier", "aezoo.progress", "aezoo.testing"]),
+             "aezoo.figures", "aezoo.views", "aezoo.report",
+               "aezoo.picks", "aezoo.metric_table", "aezoo.run_report", "aezoo.compare", "aezoo.classifier", "aezoo.progress", "aezoo.testing"]),
     ("commands/cli", ["aezoo.commands", "aezoo.cli", "aezoo.__main__"]),
 ]
 

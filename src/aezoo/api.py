@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aezoo.errors import DatasetError
+from aezoo.errors import AezooError, DatasetError
 from aezoo.plugins.manager import catalog
 from aezoo.plugins.specs import DatasetSpec, ModelSpec
 
@@ -93,3 +93,20 @@ def load(ref: str, device: str = "cpu", home: str | None = None):
                           lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
     model.run = record  # where it came from: id, config, metrics
     return model.to(device).eval()
+
+
+def load_run(ref: str, home: str | None = None) -> Any:
+    """``aezoo.load(ref)``; for a known model with no saved run the error says ``zoo train MODEL``."""
+    from aezoo.api import load
+    from aezoo.plugins.manager import catalog
+    from aezoo.registry import Registry
+    from aezoo.registry.refs import UnknownRunError, split_ref
+
+    try:
+        return load(ref, home=home)
+    except UnknownRunError as exc:
+        model = split_ref(ref)[0]
+        if model in catalog().models and not Registry(home).list(model):
+            raise AezooError(f"no run of model {model!r} in {Registry(home).home} yet: train one with "
+                             f"`zoo train {model}` (see `zoo runs` for the runs there are)") from exc
+        raise

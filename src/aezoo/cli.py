@@ -49,17 +49,20 @@ def main() -> None:
 def list_cmd(as_json: bool, pattern: str | None) -> None:
     """List the registered models (optionally matching a wildcard PATTERN such as '*vae')."""
     from aezoo.api import list_models, model_spec
+    from aezoo.plugins.manager import catalog
 
     rows = [model_spec(n) for n in list_models(pattern)]
+    shadowed = catalog().shadowed
     if as_json:
-        click.echo(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary, "plugin": s.plugin}
-                               for s in rows], indent=2))
+        click.echo(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary, "plugin": s.plugin,
+                                "shadows": shadowed.get(s.name, [])} for s in rows], indent=2))
         return
     widths = [max([len(h)] + [len(getattr(s, f)) for s in rows]) for h, f in
               (("NAME", "name"), ("FAMILY", "family"), ("PLUGIN", "plugin"))]
     click.echo(f"{'NAME':<{widths[0]}}  {'FAMILY':<{widths[1]}}  {'PLUGIN':<{widths[2]}}  SUMMARY")
     for s in rows:
-        click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}")
+        mark = f"  [also registered by {', '.join(shadowed[s.name])}: ignored]" if s.name in shadowed else ""
+        click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}{mark}")
 
 
 @main.command("datasets")
@@ -83,14 +86,27 @@ def datasets_cmd(as_json: bool) -> None:
 
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def plugins_cmd(as_json: bool) -> None:
+@click.option("--check", is_flag=True, help="Also import every factory and loader (this may import torch); a "
+                                            "plugin whose factory does not import is shown as failed (exit 1).")
+def plugins_cmd(as_json: bool, check: bool) -> None:
     """List the loaded plugins, their package and version, and what they registered or why they failed."""
-    from aezoo.plugins.manager import catalog
+    from dataclasses import replace
 
-    infos = list(catalog().plugins.values())
+    from aezoo.plugins.manager import catalog, check_factories
+
+    cat = catalog()
+    infos = list(cat.plugins.values())
+    if check:
+        infos = [replace(i, errors=[*i.errors, *check_factories(i, cat)]) for i in infos]
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
-        return
+    else:
+        _print_plugins(infos)
+    if check and not all(i.ok for i in infos):
+        raise SystemExit(1)
+
+
+def _print_plugins(infos: list) -> None:
     for i in infos:
         status = "ok" if i.ok else "FAILED" if not (i.models or i.datasets) else "partly failed"
         pkg = f"{i.package} {i.version}".strip()

@@ -41,7 +41,7 @@ def load_entries(refs: Sequence[str], dataset: str | None = None, data_dir: str 
                  home: str | None = None, say: Say = lambda line: None) -> list[Entry]:
     """Load each run once (two references to one run count once) with the splits of ``dataset`` or its own."""
     from aezoo.api import load_dataset
-    from aezoo.commands.open_run import load_run
+    from aezoo.api import load_run
     from aezoo.evaluate import run_splits
 
     if not refs:

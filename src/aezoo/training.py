@@ -208,7 +208,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         metrics.update({k: v for k, v in best.items() if k.startswith("val_")})
     run_config = {"dataset": splits.name, "data_dir": data_dir, "input_shape": list(splits.input_shape),
                   "train": asdict(config), "processes": world, "aezoo_version": __version__,
-                  "classes": splits.classes}
+                  "classes": splits.classes, "plugin": plugin_of(model)}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     run_config["checkpoint_key"] = key  # a resume of this key after the save is refused, never saved twice
     try:
@@ -235,6 +235,15 @@ def _fail(registry: Registry, key: str, what: str, exc: Exception) -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TrainingError(f"{what}: {reason}; {advice}") from exc
     exc.add_note(advice)
+
+
+def plugin_of(model: str) -> dict[str, str]:
+    """The plugin that registered ``model``: its name, package and version, recorded with each run."""
+    from aezoo.plugins.manager import catalog
+
+    spec = model_spec(model)
+    info = catalog().plugins.get(spec.plugin)
+    return {"name": spec.plugin, "package": info.package if info else "", "version": info.version if info else ""}
 
 
 def _finish_distributed(world: int) -> None:

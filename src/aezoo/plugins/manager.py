@@ -54,6 +54,7 @@ class Catalog:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    shadowed: dict[str, list[str]] = field(default_factory=dict)  # model name -> later plugins refused that name
 
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
@@ -161,6 +162,8 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
     for spec in staged:
         if spec.name in table:
             owner = table[spec.name].plugin
+            if kind == "model":
+                catalog.shadowed.setdefault(spec.name, []).append(info.name)
             info.errors.append(
                 f"{kind} {spec.name!r} is already registered by plugin {owner!r}; this plugin's {spec.name!r} is ignored"
             )
@@ -235,3 +238,23 @@ def reset() -> None:
     """Forget the loaded catalog; the next lookup loads plugins again."""
     global _catalog
     _catalog = None
+
+
+def check_factories(info: PluginInfo, cat: Catalog) -> list[str]:
+    """Import every factory and loader ``info``'s plugin registered; the errors, one line each."""
+    from aezoo.plugins.specs import resolve
+
+    errors = []
+    for name in info.models:
+        spec = cat.models[name]
+        try:
+            resolve(spec.factory, spec.owner)
+        except PluginError as exc:
+            errors.append(str(exc))
+    for name in info.datasets:
+        spec = cat.datasets[name]
+        try:
+            resolve(spec.loader, f"dataset {name!r} of plugin {info.name!r}")
+        except PluginError as exc:
+            errors.append(str(exc))
+    return errors
