@@ -38,7 +38,7 @@ def register_signature(spec: object) -> str:
 
 
 def test_there_are_hooks_to_check():
-    assert set(hook_specs()) == {"register_models", "register_datasets"}
+    assert set(hook_specs()) == {"register_models", "register_datasets", "register_trackers"}
 
 
 @pytest.mark.parametrize("name", sorted(hook_specs()))
