@@ -83,7 +83,8 @@ class MLflowTracker(TrainingEvents):
     def train_end(self, summary: dict[str, Any]) -> None:
         if self.run is None:
             return
-        metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        metrics = {f"run_{k}": v for k, v in summary.items()  # run_val_loss: the best epoch's, kept apart from the curve
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         self.mlflow.log_metrics(metrics)
         self.mlflow.set_tags({k: str(v) for k, v in summary.items() if k in ("status", "run", "path")})
         if summary.get("path") and Path(summary["path"]).is_dir():
