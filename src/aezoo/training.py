@@ -14,7 +14,8 @@ import torch
 from aezoo import __version__
 from aezoo.api import create_model, load_dataset, model_spec
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
-from aezoo.core.trainer import Progress, TrainConfig, Trainer, TrainingInterrupted, TrainState
+from aezoo.core.events import Fanout, TrainingEvents
+from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainState
 from aezoo.errors import AezooError, TrainingError
 from aezoo.registry import Registry
 
@@ -119,12 +120,17 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
 
 def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, download: bool = False,
           hyperparameters: dict[str, Any] | None = None, config: TrainConfig | None = None,
-          name: str | None = None, registry: Registry | None = None, progress: Progress | None = None,
-          resume: str | None = None, **options: Any):
+          name: str | None = None, registry: Registry | None = None, progress: TrainingEvents | bool | None = None,
+          resume: str | None = None, log: list[str] | tuple[str, ...] = (), trackers: list[TrainingEvents] = (),
+          **options: Any):
     """Train ``model`` on ``dataset``, save the run into the registry and return the trained model in eval
     mode (its registry record is ``model.run``). Training settings come as ``config=TrainConfig(...)`` or as
     keywords (``epochs=5, lr=2e-3, ...``). ``resume`` is a checkpoint key printed when a run was
-    interrupted; the rest of the arguments are then read from the checkpoint."""
+    interrupted; the rest of the arguments are then read from the checkpoint.
+
+    ``progress``: None shows a progress bar (tqdm.auto: a widget in notebooks) and a short summary; False shows
+    nothing; or any TrainingEvents. ``log``: tracker specs such as ``"tensorboard:runs"`` or ``"mlflow"``;
+    ``trackers``: TrainingEvents objects of your own. All of them receive the same events."""
     from dataclasses import fields
 
     from aezoo.registry.refs import validate_name
@@ -181,16 +187,29 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     net = create_model(model, input_shape=splits.input_shape, **hp)
     spec = {"model": model, "dataset": splits.name, "data_dir": data_dir, "name": name,
             "hyperparameters": hp, "train": asdict(config)}
-    trainer = Trainer(net, splits, config, on_checkpoint=lambda s: _write_checkpoint(directory, spec, s),
-                      progress=progress)
+    events = _events(progress, log, trackers) if rank == 0 else TrainingEvents()
+
+    def checkpoint(s: TrainState) -> None:
+        _write_checkpoint(directory, spec, s)
+        events.checkpoint(s.epoch, str(directory / CHECKPOINT_FILE))
+
+    trainer = Trainer(net, splits, config, on_checkpoint=checkpoint, progress=events)
     directory = registry.checkpoint_dir(key)  # after the Trainer has accepted the settings
+    spec["train"] = asdict(config)  # with the precision the Trainer resolved
+    events.train_start({**spec, "key": key, "processes": world, "device": config.device,
+                        "parameters": sum(p.numel() for p in net.parameters()), "aezoo_version": __version__})
     try:
         result = trainer.fit(state)
     except TrainingInterrupted as stop:
+        events.train_end({"status": "interrupted", "checkpoint": key})
         raise Interrupted(key, stop.state) from None
     except TrainingError:
         if rank == 0:
             registry.remove_checkpoint(key)
+        events.train_end({"status": "failed"})
+        raise
+    except BaseException:
+        events.train_end({"status": "failed"})
         raise
     except Exception as exc:  # a crash, a full disk: offer the last checkpoint, or leave no empty folder
         if rank == 0:
@@ -202,7 +221,11 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         return net.eval()
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
-               "images_per_second": round(result.images_per_second, 1)}
+               "images_per_second": round(result.images_per_second, 1), "precision": result.precision}
+    if result.compile_seconds is not None:
+        metrics["compile_seconds"] = result.compile_seconds
+    if result.profile is not None:
+        metrics["profile_seconds"] = result.profile
     if result.history:
         best = result.history[result.best_epoch - 1]
         metrics.update({k: v for k, v in best.items() if k.startswith("val_")})
@@ -218,6 +241,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         _fail(registry, key, "the run could not be saved", exc)
         raise
     registry.remove_checkpoint(key)
+    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
     _finish_distributed(world)
     net.run = record
     return net.eval()
@@ -244,6 +268,21 @@ def plugin_of(model: str) -> dict[str, str]:
     spec = model_spec(model)
     info = catalog().plugins.get(spec.plugin)
     return {"name": spec.plugin, "package": info.package if info else "", "version": info.version if info else ""}
+
+
+def _events(progress: TrainingEvents | bool | None, log: list[str] | tuple[str, ...],
+            trackers: list[TrainingEvents] | tuple[TrainingEvents, ...]) -> TrainingEvents:
+    """The progress display and the trackers, as one receiver of training events."""
+    from aezoo.tracking import make_trackers
+
+    receivers = [*make_trackers(log), *trackers]
+    if progress is None:
+        from aezoo.progress import ConsoleProgress
+
+        progress = ConsoleProgress()
+    if progress is not False:
+        receivers.insert(0, progress)
+    return Fanout(receivers)
 
 
 def _finish_distributed(world: int) -> None:

@@ -12,7 +12,8 @@ import click
 
 from aezoo.commands.values import check_option, check_value, parse_sets
 
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
+              "compile", "profile")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -80,7 +81,15 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Same seed, data and device give bit-identical weights.")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
+              help="auto: bf16 where the device runs it natively (CPUs with AVX512-BF16 or AMX, GPUs with bf16), "
+                   "else fp32. The run records what was used.")
+@click.option("--compile", is_flag=True, help="torch.compile the encoder and decoder (compile time reported apart).")
+@click.option("--profile", is_flag=True, help="Print where training time went: data, forward, backward, optimiser, "
+                                              "bookkeeping, validation, checkpoints.")
+@click.option("--log", "log", multiple=True, metavar="TRACKER[:ARG]",
+              help="Send metrics, images and checkpoints to a tracker: tensorboard[:DIR], mlflow[:URI], or a "
+                   "plugin's; repeatable.")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop early after this many epochs without a better validation loss.")
 @click.option("--latent-dim", type=click.IntRange(min=1), default=None, help="Size of the latent code.")
@@ -94,7 +103,7 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
 @click.option("--home", type=click.Path(file_okay=False), help="Registry folder (default: $AEZOO_HOME).")
 @click.pass_context
 def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], config_file: str | None,
-              resume: str | None, home: str | None, nproc: int, **options: Any) -> None:
+              resume: str | None, home: str | None, nproc: int, log: tuple[str, ...], **options: Any) -> None:
     """Train MODEL (see `zoo list`) and save it into the registry.
 
     \b
@@ -114,7 +123,7 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
-        record = train("", resume=resume, registry=registry, progress=progress).run
+        record = train("", resume=resume, registry=registry, progress=progress, log=log).run
         if record is not None:  # None on the other processes of a distributed run
             click.echo(f"saved run {record.id} to {record.path}")
         return
@@ -138,7 +147,7 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
         click.echo(f"training {model} on {options['dataset']}", err=True)
     record = train(model, dataset=options["dataset"], data_dir=options["data_dir"], download=options["download"],
                    hyperparameters=hyperparameters, config=config, name=options["name"], registry=registry,
-                   progress=progress).run
+                   progress=progress, log=log).run
     if record is None:
         return
     best = record.metrics.get("val_loss")

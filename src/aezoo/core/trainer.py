@@ -1,10 +1,11 @@
 """The Trainer: epochs over in-memory splits, validation, early stopping, checkpoints and guards.
 
-It knows nothing of where runs are stored: checkpoints go to a callback, progress to a Progress object.
+It knows nothing of where runs are stored: checkpoints go to a callback, events (progress, trackers) to a
+TrainingEvents object. Losses are summed on the device and read every ``log_every`` steps, so a GPU is not
+made to wait for the host at every step.
 """
 from __future__ import annotations
 
-import copy
 import math
 import signal
 import threading
@@ -18,14 +19,19 @@ import torch.distributed as dist
 from torch import nn
 
 from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
+from aezoo.core.memory import keep_freed_memory
+from aezoo.core.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
               "rmsprop": torch.optim.RMSprop}
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 SCHEDULES = ("cosine", "constant")
+VAL_BATCH = 256  # validation batch: large enough to amortise per-batch overhead, small enough to stay in cache
+PHASES = ("data", "forward", "backward", "optimiser", "bookkeeping", "validation", "checkpoint")
+Progress = TrainingEvents  # the name before trackers existed
 
 
 def scheduled_lr(base: float, schedule: str, step: int, total: int) -> float:
@@ -45,9 +51,13 @@ class TrainConfig:
     optimizer: str = "adam"
     seed: int = 0
     device: str = "cpu"
-    precision: str = "fp32"
+    precision: str = "auto"  # auto: bf16 where the device runs it natively (see core.precision), else fp32
     patience: int | None = None  # early stopping after this many epochs without validation improvement
     restore_best: bool = True
+    compile: bool = False  # torch.compile the encoder and decoder
+    log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
+    checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
+    profile: bool = False  # time each phase of a step (synchronising a GPU after each)
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
@@ -58,8 +68,10 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if self.precision not in CHOICES:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
+        if self.log_every is not None and self.log_every < 1:
+            raise ValueError(f"log_every must be at least 1, got {self.log_every}")
 
 
 def auto_epochs(n_images: int, batch_size: int, steps: int = 4000, at_least: int = 10, at_most: int = 400) -> int:
@@ -81,8 +93,8 @@ class TrainState:
     best_loss: float = math.inf
     best_epoch: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
-    optimizer: dict[str, Any] | None = None
-    model: dict[str, torch.Tensor] | None = None
+    optimizer: dict[str, Any] | None = None  # set only while a checkpoint is written (references, not copies)
+    model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
 
 
@@ -93,6 +105,9 @@ class TrainResult:
     stopped_early: bool
     seconds: float
     images_per_second: float
+    precision: str = "fp32"
+    compile_seconds: float | None = None  # first step and first validation pass, when compiling
+    profile: dict[str, float] | None = None  # seconds per phase (PHASES), with --profile
 
 
 class TrainingInterrupted(Exception):
@@ -101,14 +116,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, state: TrainState):
         super().__init__(f"interrupted in epoch {state.epoch + 1} after batch {state.batch}")
         self.state = state
-
-
-class Progress:
-    """Receives training events; the default does nothing."""
-
-    def epoch_start(self, epoch: int, epochs: int, batches: int) -> None: ...
-    def batch(self, loss: float, images: int) -> None: ...
-    def epoch_end(self, record: dict[str, Any]) -> None: ...
 
 
 @contextmanager
@@ -142,12 +149,36 @@ class _LossOf(nn.Module):
         return self.model.loss(x, step)
 
 
-def _check_precision(precision: str, device: torch.device) -> None:
-    """Refuse mixed precision a device cannot do, saying what to use instead."""
-    if precision == "fp16" and device.type == "cpu":
-        raise ValueError("fp16 mixed precision needs a GPU; on the CPU use --precision bf16 or fp32")
-    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; use --precision fp16")
+class _Clock:
+    """Seconds per training phase when profiling (synchronising a GPU so each phase owns its kernels);
+    otherwise free."""
+
+    def __init__(self, on: bool, device: torch.device):
+        self.on, self.device = on, device
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        if self.on:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            now = time.perf_counter()
+            self.seconds[phase] += now - self.last
+            self.last = now
+
+
+def _optimizer(kind: str, params: list[nn.Parameter], lr: float, settings: dict[str, Any]) -> torch.optim.Optimizer:
+    """The torch optimiser, fused (one kernel for all parameters) where torch has that for it and the device."""
+    cls = OPTIMIZERS[kind]
+    if kind != "rmsprop" and "fused" not in settings and "foreach" not in settings:
+        try:
+            return cls(params, lr=lr, fused=True, **settings)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    try:
+        return cls(params, lr=lr, **settings)
+    except TypeError as exc:
+        raise ValueError(f"optimizer settings {settings} do not suit {kind}: {exc}") from None
 
 
 def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
@@ -160,10 +191,7 @@ def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.
         if kind not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {kind!r} for {name}; choose one of {', '.join(OPTIMIZERS)}")
         if params:
-            try:
-                opt = OPTIMIZERS[kind](params, lr=lr, **settings)
-            except TypeError as exc:
-                raise ValueError(f"optimizer settings {settings} do not suit {kind} for {name}: {exc}") from None
+            opt = _optimizer(kind, params, lr, settings)
             for group in opt.param_groups:
                 group["base_lr"] = lr
             out[name] = opt
@@ -187,22 +215,42 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def resident(split: Split, device: torch.device, share: float = 0.25) -> Split:
+    """The split with its uint8 images moved to an accelerator when they take at most ``share`` of its free
+    memory, so batches are sliced and converted there; on the CPU (or when too big) the split itself."""
+    if device.type == "cpu" or split.images.device == device:
+        return split
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if split.images.numel() * split.images.element_size() > share * free:
+            return split
+    labels = split.labels.to(device) if split.labels is not None else None
+    return Split(split.images.to(device), labels)
+
+
 class Trainer:
     """Trains on one process, or on each of several started by torchrun (DistributedDataParallel): then the
     batch size is the global one, split between the processes, and only rank 0 checkpoints and reports."""
 
     def __init__(self, model: AutoEncoder, splits: Splits, config: TrainConfig,
-                 on_checkpoint: Callable[[TrainState], None] | None = None, progress: Progress | None = None):
+                 on_checkpoint: Callable[[TrainState], None] | None = None,
+                 progress: TrainingEvents | None = None):
         config.check()
         if config.epochs is None:
             config.epochs = auto_epochs(len(splits.train), config.batch_size)
         self.model, self.splits, self.config = model, splits, config
         self.device = torch.device(config.device)
+        config.precision = resolve_precision(config.precision, self.device)  # the run records what was used
+        check_precision(config.precision, self.device)
         self.on_checkpoint = on_checkpoint or (lambda state: None)
-        self.progress = progress or Progress()
-        _check_precision(config.precision, self.device)
+        self.events = progress or TrainingEvents()
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.model.to(self.device)
         self.rank, self.world = world()
+        if config.compile:
+            for part in (self.model.encoder, self.model.decoder):
+                part.compile()
         self.step_module: nn.Module = _LossOf(self.model)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -210,40 +258,56 @@ class Trainer:
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
             self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
         if self.rank != 0:
-            self.on_checkpoint, self.progress = (lambda state: None), Progress()
+            self.on_checkpoint, self.events = (lambda state: None), TrainingEvents()
         self.optimizers = make_optimizers(self.model, config)
         self.aux_losses = aux_loss_names(self.model)
         dtype = PRECISIONS[config.precision]
         self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
+        self.log_every = config.log_every or (1 if self.device.type == "cpu" else 50)
+        self.clock = _Clock(config.profile, self.device)
 
-    def _snapshot(self, state: TrainState) -> TrainState:
-        state.model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        state.optimizer = {name: copy.deepcopy(opt.state_dict()) for name, opt in self.optimizers.items()}
-        state.rng_state = torch.get_rng_state()
-        return state
-
-    def _validate(self, split: Split) -> dict[str, float]:
-        self.model.eval()
-        sums: dict[str, float] = {}
-        with torch.no_grad(), self.autocast():
-            for x, _ in split.batches(1024, device=self.device):
-                loss, parts = self.model.loss(x)
-                for k, v in {"loss": loss, **parts}.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * len(x)
-        self.model.train()
-        return {k: v / len(split) for k, v in sums.items()}
+    @property
+    def progress(self) -> TrainingEvents:
+        return self.events
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
         """The model's own optimiser (aux networks such as a discriminator have theirs in ``optimizers``)."""
         return self.optimizers["model"]
 
-    def _step(self, x: torch.Tensor, step: Step, factor: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """One optimiser step of every optimiser; ``factor`` scales each one's base learning rate (schedule)."""
+    def _checkpoint(self, state: TrainState) -> None:
+        """Hand the callback references to the live weights and optimiser state (it writes them at once)."""
+        state.model = self.model.state_dict()
+        state.optimizer = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        state.rng_state = torch.get_rng_state()
+        try:
+            self.on_checkpoint(state)
+        finally:
+            state.model = state.optimizer = None
+
+    def _validate(self, split: Split) -> dict[str, float]:
+        """Mean loss and parts over ``split``, summed on the device and read once."""
+        self.model.eval()
+        names, total = None, None
+        with torch.no_grad(), self.autocast():
+            for x, _ in split.batches(VAL_BATCH, device=self.device):
+                loss, parts = self.model.loss(x)
+                names = names or ["loss", *parts]
+                values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
+                total = values if total is None else total + values
+        self.model.train()
+        if total is None:
+            return {}
+        return {k: v / len(split) for k, v in zip(names, total.tolist())}
+
+    def _set_lr(self, factor: float) -> None:
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = group["base_lr"] * factor
+
+    def _step(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimiser step of every optimiser."""
         with self.autocast():
             loss, parts = self.step_module(x, step)
         missing = [name for name in self.aux_losses if name not in parts]
@@ -251,18 +315,22 @@ class Trainer:
             raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
                              f"(parts: {', '.join(parts)})")
         total = loss + sum(parts[name] for name in self.aux_losses)  # each aux loss reaches only its own network
+        self.clock.lap("forward")
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(total).backward()
+            self.clock.lap("backward")
             for opt in self.optimizers.values():
                 self.scaler.step(opt)
             self.scaler.update()
         else:
             total.backward()
+            self.clock.lap("backward")
             for opt in self.optimizers.values():
                 opt.step()
         self.model.after_step(step)
+        self.clock.lap("optimiser")
         return loss, parts
 
     def _any(self, flag: bool) -> bool:
@@ -291,9 +359,18 @@ class Trainer:
         dist.broadcast(t, 0)
         return dict(zip(keys, t.tolist()))
 
+    def _images(self, epoch: int, n: int = 8) -> None:
+        """Validation originals above their reconstructions, for trackers that show images."""
+        x = self.splits.val.floats(n).to(self.device)
+        self.model.eval()
+        with torch.no_grad():
+            grid = torch.cat([x, self.model.reconstruct(x).float()]).cpu()
+        self.model.train()
+        self.events.images("reconstructions", grid, epoch)
+
     def fit(self, state: TrainState | None = None) -> TrainResult:
         """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
-        cfg, train = self.config, self.splits.train
+        cfg, train = self.config, resident(self.splits.train, self.device)
         shuffle = torch.Generator()
         if state is None:
             state = TrainState()
@@ -302,66 +379,115 @@ class Trainer:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(state.optimizer[name])
             torch.set_rng_state(state.rng_state)
+            state.model = state.optimizer = None
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         n_batches = math.ceil(len(train) // self.world / batch_size)
-        stopped_early = False
-        started, images = time.perf_counter() - state.seconds, 0
+        total = cfg.epochs * n_batches
+        stopped_early, compile_seconds = False, None
+        started, images, last_checkpoint = time.perf_counter() - state.seconds, 0, time.perf_counter()
+        pending: dict[str, Any] = {"sum": None, "names": None, "steps": 0, "images": 0, "first": 0}
+        loss_now = math.nan
+        val = resident(self.splits.val, self.device)
+        self.clock.last = time.perf_counter()
+        self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * n_batches + state.batch, total))
         self.model.train()
+
+        def read() -> None:
+            """Move the device's loss sums into ``state.sums`` (one host sync), check them, report them."""
+            nonlocal loss_now
+            if pending["sum"] is None:
+                return
+            values = pending["sum"].tolist()
+            bad = [(k, v) for k, v in zip(pending["names"], values) if not math.isfinite(v)]
+            if bad:
+                where = (f"batch {state.batch}" if pending["steps"] == 1
+                         else f"batches {pending['first'] + 1}-{state.batch}")
+                what, number = bad[0]
+                what = what if what == "loss" or what.endswith("loss") else f"{what} loss"
+                raise TrainingError(
+                    f"{what} became {number / pending['images']} in epoch {state.epoch + 1}, {where}; nothing was "
+                    f"saved. Try a smaller learning rate (now {cfg.lr:g}) or --precision fp32"
+                )
+            for k, v in zip(pending["names"], values):
+                state.sums[k] = state.sums.get(k, 0.0) + v
+            loss_now = values[0] / pending["images"]
+            self.events.step_metrics(state.epoch * n_batches + state.batch,
+                                     {k: v / pending["images"] for k, v in zip(pending["names"], values)})
+            pending.update({"sum": None, "steps": 0, "images": 0, "first": state.batch})
+
         with _catch_sigint() as interrupted:
             while state.epoch < cfg.epochs:
                 shuffle.manual_seed(cfg.seed + state.epoch)  # each epoch's order depends only on seed and epoch
-                self.progress.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
+                self.events.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
+                pending["first"] = state.batch
+                self.clock.lap("bookkeeping")
                 for x, _ in train.batches(batch_size, shuffle=True, generator=shuffle, start=state.batch,
                                           device=self.device, shard=(self.rank, self.world)):
+                    self.clock.lap("data")
                     done = state.epoch * n_batches + state.batch
-                    total = cfg.epochs * n_batches
-                    loss, parts = self._step(x, Step(done, state.epoch, total),
-                                             scheduled_lr(1.0, cfg.schedule, done, total))
-                    values = [loss.detach().float(), *(v.detach().float() for v in parts.values())]
-                    value, *part_values = torch.stack(values).tolist()  # one read of all numbers per batch
-                    bad = [(k, v) for k, v in [("loss", value), *zip(parts, part_values)]
-                           if (k == "loss" or k in self.aux_losses) and not math.isfinite(v)]
-                    if bad:
-                        what, number = bad[0]
-                        raise TrainingError(
-                            f"{'loss' if what == 'loss' else what + ' loss'} became {number} in epoch "
-                            f"{state.epoch + 1}, batch {state.batch + 1}; nothing was saved. Try a smaller learning "
-                            f"rate (now {cfg.lr:g}) or --precision fp32"
-                        )
+                    if cfg.schedule != "constant":
+                        self._set_lr(scheduled_lr(1.0, cfg.schedule, done, total))
+                    timing_compile = cfg.compile and compile_seconds is None
+                    t0 = time.perf_counter()
+                    loss, parts = self._step(x, Step(done, state.epoch, total))
+                    values = torch.stack([loss.detach().float(), *(v.detach().float() for v in parts.values())])
+                    if timing_compile:
+                        values.sum().item()  # wait for the device
+                        compile_seconds = time.perf_counter() - t0
                     n = len(x)
-                    state.sums["loss"] = state.sums.get("loss", 0.0) + value * n
-                    for k, v in zip(parts, part_values):
-                        state.sums[k] = state.sums.get(k, 0.0) + v * n
+                    pending["sum"] = values * n if pending["sum"] is None else pending["sum"] + values * n
+                    pending["names"] = pending["names"] or ["loss", *parts]
+                    pending["steps"] += 1
+                    pending["images"] += n
                     state.seen += n
                     state.batch += 1
                     images += n
-                    self.progress.batch(value, n)
+                    if pending["steps"] >= self.log_every or state.batch == n_batches:
+                        read()
+                    self.events.batch(loss_now, n)
+                    self.clock.lap("bookkeeping")
                     if self._any(interrupted[0]):
+                        read()
                         state.seconds = time.perf_counter() - started
-                        self._snapshot(state)
-                        self.on_checkpoint(state)
+                        self._checkpoint(state)
                         raise TrainingInterrupted(state)
+                read()
                 record = {"epoch": state.epoch + 1}
                 sums, seen = self._gather(state.sums, state.seen)
                 record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
-                record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(self.splits.val)).items()})
+                t0 = time.perf_counter()
+                record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(val)).items()})
+                if cfg.compile and state.epoch == 0 and compile_seconds is not None:
+                    compile_seconds += time.perf_counter() - t0  # the first validation compiles the eval graphs
+                self.clock.lap("validation")
                 record["seconds"] = round(time.perf_counter() - started, 3)
                 state.history.append(record)
                 if record["val_loss"] < state.best_loss:
                     state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
                     state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                 state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
-                self.progress.epoch_end(record)
+                self.events.epoch_end(record)
+                if self.events.wants_images:
+                    self._images(state.epoch)
+                self.clock.lap("bookkeeping")
                 state.seconds = time.perf_counter() - started
+                last = state.epoch == cfg.epochs
                 if cfg.patience is not None and state.epoch - state.best_epoch >= cfg.patience:
-                    stopped_early = True
-                    self.on_checkpoint(self._snapshot(state))
+                    stopped_early = last = True
+                if last or time.perf_counter() - last_checkpoint >= cfg.checkpoint_every:
+                    self._checkpoint(state)
+                    last_checkpoint = time.perf_counter()
+                    self.clock.lap("checkpoint")
+                if stopped_early:
                     break
-                self.on_checkpoint(self._snapshot(state))
                 if self._any(interrupted[0]):
+                    self._checkpoint(state)
                     raise TrainingInterrupted(state)
         if cfg.restore_best and state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
         seconds = time.perf_counter() - started
+        timed = seconds - (compile_seconds or 0.0)
         return TrainResult(state.history, state.best_epoch, stopped_early, seconds,
-                           images * self.world / max(seconds, 1e-9))
+                           images * self.world / max(timed, 1e-9), cfg.precision,
+                           None if compile_seconds is None else round(compile_seconds, 3),
+                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)

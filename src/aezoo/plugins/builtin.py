@@ -33,3 +33,15 @@ def register_models(register):
 def register_datasets(register):
     for name, loader, summary, takes_path in DATASETS:
         register(name, loader, summary, takes_path=takes_path)
+
+
+TRACKERS = (
+    ("tensorboard", "aezoo.tracking:tensorboard", "TensorBoard event files: --log tensorboard[:DIR] (needs tensorboard)"),
+    ("mlflow", "aezoo.tracking:mlflow", "An MLflow run: --log mlflow[:TRACKING_URI] (needs mlflow or mlflow-skinny)"),
+)
+
+
+@hookimpl
+def register_trackers(register):
+    for name, factory, summary in TRACKERS:
+        register(name, factory, summary)

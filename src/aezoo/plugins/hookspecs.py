@@ -21,3 +21,8 @@ def register_models(register):
 @hookspec
 def register_datasets(register):
     """Call ``register(name, loader, summary, *, takes_path=False)`` once per data source."""
+
+
+@hookspec
+def register_trackers(register):
+    """Call ``register(name, factory, summary)`` once per tracker; ``factory(arg)`` returns a TrainingEvents."""

@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import pluggy
 
-from aezoo.errors import PluginError, UnknownDatasetError, UnknownModelError
+from aezoo.errors import PluginError, UnknownDatasetError, UnknownModelError, UnknownNameError
 from aezoo.plugins import hookspecs
-from aezoo.plugins.specs import FAMILIES, DatasetSpec, ModelSpec, check_name
+from aezoo.plugins.specs import FAMILIES, DatasetSpec, ModelSpec, TrackerSpec, check_name
 
 ENTRY_POINT_GROUP = "aezoo"
 BUILTIN = "builtin"
@@ -37,6 +37,7 @@ class PluginInfo:
     datasets: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     output: str = ""  # what the plugin printed while loading (captured, never on our stdout)
+    trackers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +45,8 @@ class PluginInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "package": self.package, "version": self.version, "ok": self.ok,
-                "models": self.models, "datasets": self.datasets, "errors": self.errors, "output": self.output}
+                "models": self.models, "datasets": self.datasets, "trackers": self.trackers, "errors": self.errors,
+                "output": self.output}
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Catalog:
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     shadowed: dict[str, list[str]] = field(default_factory=dict)  # model name -> later plugins refused that name
+    trackers: dict[str, TrackerSpec] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
@@ -65,6 +68,11 @@ class Catalog:
         if name not in self.datasets:
             raise UnknownDatasetError(name, list(self.datasets))
         return self.datasets[name]
+
+    def tracker(self, name: str) -> TrackerSpec:
+        if name not in self.trackers:
+            raise UnknownNameError("tracker", name, list(self.trackers))
+        return self.trackers[name]
 
 
 _manager: pluggy.PluginManager | None = None
@@ -138,6 +146,8 @@ def _registrar(catalog: Catalog, info: PluginInfo, staged: list, kind: str) -> C
                 raise PluginError(f"model {name!r}: family must be one of {', '.join(FAMILIES)}")
             spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name,
                                   family=options.get("family", "ae"), defaults=dict(options.get("defaults") or {}))
+        elif kind == "tracker":
+            spec = TrackerSpec(name, target, summary.strip(), plugin=info.name)
         else:
             spec = DatasetSpec(name, target, summary.strip(), takes_path=bool(options.get("takes_path", False)),
                                plugin=info.name)
@@ -158,7 +168,7 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
 
     if not _guarded(info, f"{hook_name} failed", run_hooks)[0]:
         return
-    table = catalog.models if kind == "model" else catalog.datasets
+    table = {"model": catalog.models, "dataset": catalog.datasets, "tracker": catalog.trackers}[kind]
     for spec in staged:
         if spec.name in table:
             owner = table[spec.name].plugin
@@ -169,7 +179,7 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
             )
             continue
         table[spec.name] = spec
-        (info.models if kind == "model" else info.datasets).append(spec.name)
+        {"model": info.models, "dataset": info.datasets, "tracker": info.trackers}[kind].append(spec.name)
 
 
 def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, version: str) -> None:
@@ -190,9 +200,11 @@ def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, 
         return
     for caller in pm.get_hookcallers(pm.get_plugin(name)) or []:
         if not caller.has_spec():  # a misspelled hook would otherwise be silently ignored
-            info.errors.append(f"unknown hook {caller.name!r}; aezoo's hooks are register_models, register_datasets")
+            info.errors.append(f"unknown hook {caller.name!r}; aezoo's hooks are register_models, register_datasets, "
+                               "register_trackers")
     _collect(catalog, info, "register_models", "model")
     _collect(catalog, info, "register_datasets", "dataset")
+    _collect(catalog, info, "register_trackers", "tracker")
 
 
 def plugin_manager() -> pluggy.PluginManager:

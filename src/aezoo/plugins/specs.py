@@ -118,3 +118,17 @@ class DatasetSpec:
 
     def load(self, **kwargs: Any) -> Any:
         return resolve(self.loader, f"dataset {self.name!r} of plugin {self.plugin!r}")(**kwargs)
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A registered tracker: ``factory(arg)`` returns an ``aezoo.core.events.TrainingEvents``; ``zoo train --log
+    NAME[:ARG]`` builds it (ARG is the text after the colon, or None)."""
+
+    name: str
+    factory: str | Callable[..., Any]
+    summary: str
+    plugin: str = ""
+
+    def build(self, arg: str | None = None) -> Any:
+        return resolve(self.factory, f"tracker {self.name!r} of plugin {self.plugin!r}")(arg)
