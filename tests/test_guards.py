@@ -20,7 +20,8 @@ from aezoo.cli import main
 from aezoo.core.trainer import Progress
 from aezoo.errors import RegistryError
 from aezoo.registry import Registry, sha256_file
-from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError, export_run
+from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError
+from aezoo.sharing import export_run
 
 
 def zoo(*args, **kwargs):
