@@ -52,7 +52,7 @@ class Gaussian(Likelihood):
         if not (sigma > 0 and math.isfinite(sigma)):
             raise ValueError(f"sigma must be a positive number, got {sigma}")
         log_sigma = torch.full(tuple(input_shape), math.log(sigma))
-        self.learned = bool(learned)
+        self.learned, self.fixed_log_sigma = bool(learned), math.log(sigma)  # a float: no device read per step
         if learned:
             self.log_sigma = nn.Parameter(log_sigma)
         else:
@@ -67,8 +67,8 @@ class Gaussian(Likelihood):
         if self.learned:
             return super().nll(logits, x)
         n = logits.shape[0]
-        scale = math.exp(-2 * float(self.log_sigma.flatten()[0]))
-        const = x[0].numel() * (float(self.log_sigma.flatten()[0]) + 0.5 * math.log(2 * math.pi))
+        scale = math.exp(-2 * self.fixed_log_sigma)
+        const = x[0].numel() * (self.fixed_log_sigma + 0.5 * math.log(2 * math.pi))
         return 0.5 * scale * F.mse_loss(torch.sigmoid(logits), x, reduction="sum") / n + const
 
 
