@@ -17,7 +17,8 @@ LAYERS = [
     ("registry", ["aezoo.registry"]),
     ("api", ["aezoo.api", "aezoo.sizing", "aezoo.sharing", "aezoo.training", "aezoo.evaluate", "aezoo.generate",
              "aezoo.figures", "aezoo.views", "aezoo.report",
-               "aezoo.picks", "aezoo.metric_table", "aezoo.run_report", "aezoo.compare", "aezoo.classifier", "aezoo.progress", "aezoo.testing"]),
+               "aezoo.picks", "aezoo.metric_table", "aezoo.run_report", "aezoo.compare",
+               "aezoo.tracking", "aezoo.trackers_builtin", "aezoo.classifier", "aezoo.progress", "aezoo.testing"]),
     ("commands/cli", ["aezoo.commands", "aezoo.cli", "aezoo.__main__"]),
 ]
 

@@ -135,7 +135,7 @@ def test_corruption_levels_out_of_range_are_refused(sets):
 def test_a_home_that_is_a_file_is_one_line(tmp_path):
     home = tmp_path / "afile"
     home.write_text("x")
-    assert_one_line(zoo("train", "mlp-ae", "--epochs", "1", "--home", home), 1, str(home))
+    assert_one_line(zoo("train", "mlp-ae", "--epochs", "1", "--home", home), 2, str(home))  # a bad option: exit 2
 
 
 def test_read_only_home_is_one_line(tmp_path):
@@ -145,7 +145,7 @@ def test_read_only_home_is_one_line(tmp_path):
     try:
         if os.access(home, os.W_OK):
             pytest.skip("running as a user who can write anywhere")
-        assert_one_line(zoo("train", "mlp-ae", "--epochs", "1", "--home", home), 1, str(home))
+        assert_one_line(zoo("train", "mlp-ae", "--epochs", "1", "--home", home), 2, str(home))  # a bad option: exit 2
     finally:
         home.chmod(0o700)
 

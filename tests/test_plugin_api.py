@@ -53,6 +53,7 @@ def test_plugin_hooks_are_documented(name):
 HOOK_EXAMPLES = {  # per hook: one registration through it, and the catalog table where it must arrive
     "register_models": (("probe-ae", "aezoo.models.mlp_ae:build", "A probe model"), "models"),
     "register_datasets": (("probe-data", "numpy.random:rand", "A probe dataset"), "datasets"),
+    "register_trackers": (("probe-tracker", "aezoo.core.events:TrainingEvents", "A probe tracker"), "trackers"),
 }
 
 

@@ -167,9 +167,10 @@ class _Clock:
             self.last = now
 
 
-def _optimizer(kind: str, params: list[nn.Parameter], lr: float, settings: dict[str, Any]) -> torch.optim.Optimizer:
+def _optimizer(kind: str, params: list[nn.Parameter], lr: float, settings: dict[str, Any],
+               name: str = "") -> torch.optim.Optimizer:
     """The torch optimiser, fused (one kernel for all parameters) where torch has that for it and the device."""
-    cls = OPTIMIZERS[kind]
+    cls, for_ = OPTIMIZERS[kind], f" for {name}" if name else ""
     if kind != "rmsprop" and "fused" not in settings and "foreach" not in settings:
         try:
             return cls(params, lr=lr, fused=True, **settings)
@@ -178,7 +179,7 @@ def _optimizer(kind: str, params: list[nn.Parameter], lr: float, settings: dict[
     try:
         return cls(params, lr=lr, **settings)
     except TypeError as exc:
-        raise ValueError(f"optimizer settings {settings} do not suit {kind}: {exc}") from None
+        raise ValueError(f"optimizer settings {settings} do not suit {kind}{for_}: {exc}") from None
 
 
 def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
@@ -191,7 +192,7 @@ def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.
         if kind not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {kind!r} for {name}; choose one of {', '.join(OPTIMIZERS)}")
         if params:
-            opt = _optimizer(kind, params, lr, settings)
+            opt = _optimizer(kind, params, lr, settings, name)
             for group in opt.param_groups:
                 group["base_lr"] = lr
             out[name] = opt
