@@ -81,3 +81,21 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def loss_before_and_after_steps(model, x: torch.Tensor, steps: int = 30, lr: float = 3e-3) -> tuple[float, float]:
+    """The loss on ``x`` (with the same seeded draws) before and after ``steps`` Adam steps on it."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def fixed_loss() -> float:
+        torch.manual_seed(5)
+        with torch.no_grad():
+            return model.loss(x)[0].item()
+
+    before = fixed_loss()
+    for _ in range(steps):
+        loss, _ = model.loss(x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return before, fixed_loss()

@@ -4,11 +4,13 @@ import math
 
 import pytest
 import torch
+
 import torch.nn.functional as F
 
 from aezoo.api import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.models.beta_tcvae_objective import log_weights, tc_terms
+from helpers import loss_before_and_after_steps
 
 SHAPE = (1, 8, 8)
 
@@ -128,17 +130,5 @@ def test_capabilities_and_evaluation():
 
 def test_a_few_steps_lower_the_loss():
     model, x = _model(sampling="mss", dataset_size=100), _batch()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-
-    def fixed_loss():
-        torch.manual_seed(5)
-        with torch.no_grad():
-            return model.loss(x)[0].item()
-
-    before = fixed_loss()
-    for _ in range(30):
-        loss, _ = model.loss(x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert fixed_loss() < before - 1
+    before, after = loss_before_and_after_steps(model, x)
+    assert after < before - 1

@@ -4,11 +4,13 @@ import math
 
 import pytest
 import torch
+
 import torch.nn.functional as F
 from torch.distributions import Normal
 
 from aezoo.api import create_model
 from aezoo.core.evaluator import Evaluator
+from helpers import loss_before_and_after_steps
 
 SHAPE = (1, 8, 8)
 
@@ -121,18 +123,6 @@ def test_components_must_be_positive():
 def test_a_few_steps_lower_the_loss_and_move_the_pseudo_inputs():
     model, x = _model(components=5), _batch()
     start = model.prior.pseudo_inputs.detach().clone()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-
-    def fixed_loss():
-        torch.manual_seed(5)
-        with torch.no_grad():
-            return model.loss(x)[0].item()
-
-    before = fixed_loss()
-    for _ in range(30):
-        loss, _ = model.loss(x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert fixed_loss() < before - 1
+    before, after = loss_before_and_after_steps(model, x)
+    assert after < before - 1
     assert not torch.equal(model.prior.pseudo_inputs, start)
