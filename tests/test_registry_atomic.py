@@ -72,3 +72,22 @@ def test_training_checkpoints_replace_the_previous_one_whole(zoo_home):
     checkpoints = [dst for _, dst in watch.renamed if dst.name == "checkpoint.safetensors"]
     assert len(checkpoints) == 2, watch.renamed  # one per epoch, each renamed into place
     assert not [p for p in watch.written if p.name == "checkpoint.safetensors"], "checkpoint written in place"
+
+
+def test_a_metrics_update_on_a_run_of_the_older_format_keeps_it_verifiable(tmp_path):
+    """Runs saved before metrics moved into the manifest list metrics.json with a hash; an update must drop it."""
+    import torch
+
+    from aezoo.registry import Registry
+    from aezoo.registry.files import file_entry
+
+    registry = Registry(tmp_path)
+    record = registry.save("conv-vae", {"w": torch.zeros(3)}, hyperparameters={}, input_shape=(1, 8, 8), config={},
+                           metrics={"val_loss": 1.0}, history=[])
+    manifest = json.loads((record.path / "manifest.json").read_text())
+    manifest["files"]["metrics.json"] = file_entry(record.path / "metrics.json")  # as an older aezoo wrote it
+    (record.path / "manifest.json").write_text(json.dumps(manifest))
+    registry.verify(record.id)
+    registry.update_metrics(record.id, {"fid": 12.5})
+    registry.verify(record.id)  # raises if the stale metrics.json hash were kept
+    assert registry.get(record.id).metrics["fid"] == 12.5
