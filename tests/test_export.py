@@ -179,3 +179,10 @@ def test_cli_user_errors_exit_1_without_traceback(tmp_path):
 def test_import_aezoo_stays_torch_free():
     code = "import aezoo, aezoo.registry.export, sys; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_model_card_shows_metrics_a_model_lacks_as_not_applicable_rows():
+    from aezoo.registry.model_card import _metrics_shown
+
+    shown = _metrics_shown({"test_mse": 3.5, "test_not_applicable": {"kl": "no density", "iw_nll": "no density"}})
+    assert shown == {"test_mse": 3.5, "test_kl": "n/a: no density", "test_iw_nll": "n/a: no density"}

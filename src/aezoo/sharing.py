@@ -31,7 +31,9 @@ def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str 
     record = registry.verify(ref)  # every file of the run against its manifest
     model = load(record.id, home=str(registry.home))
     caps = model.capabilities
-    facts = {"variational": bool(caps.posterior_density), "posterior": caps.posterior, "prior": caps.prior_title,
+    prior = caps.prior_title if caps.sampler == "prior" else \
+        f"none shaped by training (samples come from a {caps.sampler} fit to the training codes)"
+    facts = {"variational": bool(caps.posterior_density), "posterior": caps.posterior, "prior": prior,
              "sampler": caps.sampler, "latent_dim": int(model.latent_dim),
              "num_parameters": sum(int(t.numel()) for t in model.state_dict().values())}
     try:

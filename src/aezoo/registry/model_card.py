@@ -33,7 +33,7 @@ def model_card(config: dict[str, Any], summary: str = "") -> str:
                                                    if config.get("classes") else "."),
         "", "## Hyperparameters", "", *_table(config["hyperparameters"]),
         "", "## Training settings", "", *_table(config.get("train") or {}),
-        "", "## Metrics", "", *_table(config["metrics"]),
+        "", "## Metrics", "", *_table(_metrics_shown(config["metrics"])),
         "", "## Samples", "", *_samples_section(config["samples"]),
         "", "## How to use", "",
         "Load it straight from this folder (sha256 and shapes are verified first):", "",
@@ -62,3 +62,13 @@ def _table(values: dict[str, Any]) -> list[str]:
         return text.replace("|", "\\|")
 
     return ["| key | value |", "| --- | --- |", *[f"| {k} | {cell(v)} |" for k, v in values.items()]]
+
+
+def _metrics_shown(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics for the card: each one a model does not define shown as ``n/a: reason`` in its own row."""
+    shown = {k: v for k, v in metrics.items() if not k.endswith("not_applicable")}
+    for key, reasons in metrics.items():
+        if key.endswith("not_applicable") and isinstance(reasons, dict):
+            prefix = key[: -len("not_applicable")]
+            shown.update({prefix + metric: f"n/a: {why}" for metric, why in reasons.items()})
+    return shown
