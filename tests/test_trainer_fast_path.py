@@ -137,3 +137,27 @@ def test_compile_trains_to_the_same_kind_of_model_and_reports_its_compile_time()
     assert result.compile_seconds is not None and result.compile_seconds > 0
     assert result.history[1]["val_loss"] < result.history[0]["val_loss"]
     assert not any(k.startswith("_orig_mod") for k in model.state_dict())
+
+
+def test_a_resume_continues_at_the_loss_scale_the_grad_scaler_had():
+    """fp16 runs only on a GPU; the GradScaler itself runs on the CPU, so it is injected into an fp32 run here."""
+    from aezoo.core.checkpoint import state_from_parts, state_to_parts
+
+    splits, saved = digits_splits(), []
+
+    def trainer():
+        torch.manual_seed(0)
+        model = create_model("vae", input_shape=splits.input_shape)
+        on_checkpoint = lambda s: saved.append(state_to_parts(s)) if not saved else None  # noqa: E731
+        t = Trainer(model, splits, TrainConfig(epochs=2, batch_size=64, precision="fp32", checkpoint_every=0),
+                    on_checkpoint=on_checkpoint)
+        t.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**4, growth_interval=2)  # doubles every 2 steps
+        return t
+
+    straight = trainer()
+    straight.fit()
+    tensors, skeleton = saved[0]  # written after epoch 1, through the same flattening as the checkpoint file
+    resumed = trainer()
+    resumed.fit(state_from_parts({k: v.clone() for k, v in tensors.items()}, skeleton))
+    assert skeleton["scaler"]["scale"] > 2.0**4
+    assert resumed.scaler.get_scale() == straight.scaler.get_scale()

@@ -53,6 +53,10 @@ TRAINING, CLI = "src/aezoo/training.py", "src/aezoo/cli.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
+    M("ddp-weights-not-synced", TRAINER, "if self.world > 1 and (changed or step.step == 0):", "if False:",
+      "tests/test_distributed.py::test_every_process_ends_with_the_same_weights"),
+    M("grad-scaler-not-resumed", TRAINER, "if self.scaler is not None and state.scaler:", "if False:",
+      "tests/test_trainer_fast_path.py::test_a_resume_continues_at_the_loss_scale_the_grad_scaler_had"),
     M("inf-loss-passes", TRAINER, "if not math.isfinite(v)]", "if math.isnan(v)]",
       "tests/test_trainer_behaviour.py::test_an_infinite_loss_stops_training_naming_the_batch_and_saves_nothing"),
     M("nan-loss-passes", TRAINER, "if not math.isfinite(v)]", "if False]",

@@ -103,13 +103,15 @@ class AutoEncoder(nn.Module):
             return self.objective(x, self(inputs))
         return self.objective(self, Batch(x, inputs), step if step is not None else DONE)
 
-    def after_step(self, step: Step) -> None:
+    def after_step(self, step: Step) -> bool:
         """Called by the Trainer after each optimiser step; parts with an ``after_step`` hook act here
-        (e.g. restarting dead VQ codes)."""
+        (e.g. restarting dead VQ codes). True when a hook says it changed weights outside the optimiser."""
+        changed = False
         for part in (self.posterior, self.prior, self.objective):
             hook = getattr(part, "after_step", None)
             if hook is not None:
-                hook(self, step)
+                changed = bool(hook(self, step)) or changed
+        return changed
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimiser: ``"model"`` (everything but the aux networks) and one per aux network."""

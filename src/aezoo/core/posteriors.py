@@ -178,10 +178,13 @@ class VectorQuantiser(Posterior):
         """Codes (N, latent_dim) from indices (N, positions)."""
         return self.codebook[indices].reshape(indices.shape[0], -1)
 
-    def after_step(self, model: nn.Module, step: Any) -> None:
-        """Trainer hook: restart dead codes after every ``restart_every``-th optimiser step."""
+    def after_step(self, model: nn.Module, step: Any) -> bool:
+        """Trainer hook: restart dead codes after every ``restart_every``-th optimiser step (the same steps on
+        every process, so a distributed run copies rank 0's codebook everywhere then)."""
         if self.restart_every and (step.step + 1) % self.restart_every == 0:
             self.restarted += self.restart_dead_codes()
+            return True
+        return False
 
     def eval_metrics(self, model: nn.Module, x: torch.Tensor, q: QuantisedQ) -> dict[str, torch.Tensor]:
         """Codebook perplexity of the batch's codes (how many entries are effectively in use)."""

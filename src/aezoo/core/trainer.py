@@ -96,6 +96,7 @@ class TrainState:
     optimizer: dict[str, Any] | None = None  # set only while a checkpoint is written (references, not copies)
     model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
+    scaler: dict[str, Any] | None = None  # fp16's GradScaler (its loss scale), so a resume does not restart it
 
 
 @dataclass
@@ -282,6 +283,7 @@ class Trainer:
         state.model = self.model.state_dict()
         state.optimizer = {name: opt.state_dict() for name, opt in self.optimizers.items()}
         state.rng_state = torch.get_rng_state()
+        state.scaler = self.scaler.state_dict() if self.scaler is not None else None
         try:
             self.on_checkpoint(state)
         finally:
@@ -330,9 +332,17 @@ class Trainer:
             self.clock.lap("backward")
             for opt in self.optimizers.values():
                 opt.step()
-        self.model.after_step(step)
+        changed = self.model.after_step(step)
+        if self.world > 1 and (changed or step.step == 0):  # weights set outside the optimiser, or lazily in the
+            self._weights_from_rank0()  # first forward (a VQ codebook from each process's own first batch)
         self.clock.lap("optimiser")
         return loss, parts
+
+    def _weights_from_rank0(self) -> None:
+        """Rank 0's parameters and buffers on every process."""
+        with torch.no_grad():
+            for t in (*self.model.parameters(), *self.model.buffers()):
+                dist.broadcast(t, 0)
 
     def _any(self, flag: bool) -> bool:
         """True on every process if it is true on any (so all stop at the same batch)."""
@@ -380,6 +390,8 @@ class Trainer:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(state.optimizer[name])
             torch.set_rng_state(state.rng_state)
+            if self.scaler is not None and state.scaler:
+                self.scaler.load_state_dict(state.scaler)
             state.model = state.optimizer = None
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         n_batches = math.ceil(len(train) // self.world / batch_size)
