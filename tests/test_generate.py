@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from aezoo import generate as gen
+from aezoo.core.priors import FittedGaussian
 from helpers import digits_splits, quick_train
 
 SHAPE = (1, 8, 8)
@@ -44,11 +45,15 @@ def test_sample_from_ae_needs_codes(ae, digits):
 def test_fitted_gaussian_matches_target():
     target_mean = torch.tensor([1.0, -2.0])
     target_cov = torch.tensor([[2.0, 0.8], [0.8, 1.0]])
-    g = torch.Generator().manual_seed(0)
-    codes = gen.sample_gaussian(target_mean, target_cov, 20_000, g)
-    mean, cov = gen.fit_gaussian(codes)
-    assert torch.allclose(mean, target_mean, atol=0.05)
+    torch.manual_seed(0)
+    codes = torch.distributions.MultivariateNormal(target_mean, target_cov).sample((20_000,))
+    fitted = FittedGaussian(codes)
+    cov = fitted.scale_tril @ fitted.scale_tril.T
+    assert torch.allclose(fitted.loc, target_mean, atol=0.05)
     assert torch.allclose(cov, target_cov, atol=0.08)
+    again = FittedGaussian(fitted.sample(20_000, torch.Generator().manual_seed(1)))  # its draws follow it
+    assert torch.allclose(again.loc, target_mean, atol=0.08)
+    assert torch.allclose(again.scale_tril @ again.scale_tril.T, target_cov, atol=0.12)
 
 
 def test_sample_like_vae_and_ae(vae, ae, digits):
@@ -71,9 +76,9 @@ def test_class_gaussians(vae, digits):
     stats = gen.fit_class_gaussians(vae, x, y)
     assert sorted(stats) == list(range(10))
     codes = gen.encode_all(vae, x)
-    mean3, cov3 = stats[3]
-    assert torch.allclose(mean3, codes[y == 3].mean(0), atol=1e-5)
-    assert cov3.shape == (2, 2) and torch.allclose(cov3, cov3.T)
+    assert torch.allclose(stats[3].loc, codes[y == 3].mean(0), atol=1e-5)
+    cov3 = stats[3].scale_tril @ stats[3].scale_tril.T
+    assert torch.allclose(cov3, torch.cov(codes[y == 3].T), atol=1e-4)
     images = gen.generate_class(vae, stats, 3, 7, generator=torch.Generator().manual_seed(0))
     assert images.shape == (7, *SHAPE)
     with pytest.raises(ValueError, match="known labels"):

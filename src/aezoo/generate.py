@@ -13,7 +13,6 @@ from aezoo.core.priors import Categorical, FittedGaussian, FittedMixture, Prior
 
 DENOISE_KINDS = ("gaussian", "salt-pepper")
 INPAINT_KINDS = ("pixels", "block")
-JITTER = 1e-5  # added to covariance diagonals so that fitted Gaussians can always be sampled
 
 
 def _batch(x: torch.Tensor) -> torch.Tensor:
@@ -33,26 +32,6 @@ def encode_all(model: AutoEncoder, x: torch.Tensor, batch_size: int = 512) -> to
     with inference(model):
         return torch.cat([model.encode(x[i:i + batch_size].to(device)).cpu()
                           for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, model.latent_dim)
-
-
-def fit_gaussian(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and (unbiased, for n >= 2; zero for n == 1) covariance of codes (N, D)."""
-    codes = codes.detach().double()
-    if codes.dim() != 2 or len(codes) == 0:
-        raise ValueError(f"codes must be a non-empty (N, latent_dim) tensor, got shape {tuple(codes.shape)}")
-    mean = codes.mean(0)
-    cov = torch.cov(codes.T).reshape(codes.shape[1], codes.shape[1]) if len(codes) > 1 else \
-        torch.zeros(codes.shape[1], codes.shape[1], dtype=codes.dtype)
-    return mean.float(), cov.float()
-
-
-def sample_gaussian(mean: torch.Tensor, cov: torch.Tensor, n: int,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` draws from N(mean, cov) via a Cholesky factor (with a small jitter on the diagonal)."""
-    d = mean.shape[0]
-    chol = torch.linalg.cholesky(cov.double() + JITTER * torch.eye(d, dtype=torch.float64))
-    eps = torch.randn((n, d), generator=generator, dtype=torch.float64)
-    return (mean.double() + eps @ chol.T).float()
 
 
 def fit_sampler(model: AutoEncoder, sampler: str | None = None, codes: torch.Tensor | None = None,
@@ -118,24 +97,21 @@ def sample_like(model: AutoEncoder, x: torch.Tensor, n: int, codes: torch.Tensor
         return model.decode(z)
 
 
-def fit_class_gaussians(model: AutoEncoder, x: torch.Tensor,
-                        y: torch.Tensor) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-    """Per label, the mean and covariance of the codes of the images ``x`` with that label ``y``."""
+def fit_class_gaussians(model: AutoEncoder, x: torch.Tensor, y: torch.Tensor) -> dict[int, FittedGaussian]:
+    """Per label, a full-covariance Gaussian fitted to the codes of the images ``x`` with that label ``y``."""
     codes = encode_all(model, x)
     y = torch.as_tensor(y).cpu()
     if len(y) != len(codes):
         raise ValueError(f"{len(codes)} images but {len(y)} labels")
-    return {int(label): fit_gaussian(codes[y == label]) for label in torch.unique(y).tolist()}
+    return {int(label): FittedGaussian(codes[y == label]) for label in torch.unique(y).tolist()}
 
 
-def generate_class(model: AutoEncoder, stats: dict[int, tuple[torch.Tensor, torch.Tensor]], label: int, n: int,
+def generate_class(model: AutoEncoder, stats: dict[int, FittedGaussian], label: int, n: int,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` images decoded from the Gaussian fitted to class ``label``'s codes."""
     if int(label) not in stats:
         raise ValueError(f"no class statistics for label {label!r}; known labels: {sorted(stats)}")
-    z = sample_gaussian(*stats[int(label)], n, generator)
-    with inference(model):
-        return model.decode(z.to(model_device(model)))
+    return decode_draws(model, stats[int(label)], n, generator)
 
 
 def latent_path(za: torch.Tensor, zb: torch.Tensor, steps: int, slerp: bool = False) -> torch.Tensor:
