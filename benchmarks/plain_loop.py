@@ -58,13 +58,17 @@ def neg_elbo(logits, x, mu, lv):
 
 
 def train(epochs: int = 1, limit: int | None = None, batch_size: int = 128,
-          bf16: bool = False) -> tuple[VAE, dict]:
-    """Train as the reference does (``bf16``: its ``--bf16`` autocast); the test set is loaded first, as there."""
+          bf16: bool = False, channels_last: bool = False) -> tuple[VAE, dict]:
+    """Train as the reference does (``bf16``: its ``--bf16`` autocast); the test set is loaded first, as there.
+    ``channels_last`` stores the weights and images NHWC (torch.channels_last), to measure whether it helps."""
     torch.manual_seed(0)
     global _test
     _test = fashion("t10k")
     xtr = fashion("train", limit)
     model = VAE()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        xtr = xtr.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     t0, n = time.perf_counter(), 0
     for _ in range(epochs):
