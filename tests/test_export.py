@@ -112,7 +112,8 @@ def test_tampered_export_is_refused_by_load_and_import(trained, tmp_path, tamper
             from aezoo.registry import sha256_file
 
             manifest = json.loads((bad / "manifest.json").read_text())
-            manifest["files"]["config.json"]["sha256"] = sha256_file(bad / "config.json")
+            manifest["files"]["config.json"] = {"sha256": sha256_file(bad / "config.json"),
+                                                "bytes": (bad / "config.json").stat().st_size}
             (bad / "manifest.json").write_text(json.dumps(manifest))
     else:
         (bad / "model.safetensors").unlink()
