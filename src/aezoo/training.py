@@ -215,6 +215,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         if rank == 0:
             _fail(registry, key, "training stopped", exc)
         raise
+    trainer.close()
     if rank != 0:  # only rank 0 writes to the registry
         _finish_distributed(world)
         net.run = None

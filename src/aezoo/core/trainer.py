@@ -338,6 +338,15 @@ class Trainer:
         self.clock.lap("optimiser")
         return loss, parts
 
+    def close(self) -> None:
+        """Drop the DistributedDataParallel wrapper now: its reducer must go before the process group does, or
+        gloo can abort the process at exit (after the run was saved). Single-process: nothing to do."""
+        if self.world > 1:
+            import gc
+
+            self.step_module = _LossOf(self.model)
+            gc.collect()
+
     def _weights_from_rank0(self) -> None:
         """Rank 0's parameters and buffers on every process."""
         with torch.no_grad():
