@@ -51,6 +51,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--models", default=",".join(PAIRS), help="pythae names: vae,iwae,vamp")
     a = ap.parse_args()
+    unknown = sorted(set(a.models.split(",")) - set(PAIRS))
+    if unknown:
+        ap.error(f"unknown --models {', '.join(unknown)}; choose from {', '.join(PAIRS)}")
     summary = {}
     for kind in a.models.split(","):
         name, times = PAIRS[kind], []
