@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 import aezoo
-from aezoo.classifier import class_consistency
+from aezoo.api.classifier import class_consistency
 from aezoo.core.evaluator import Evaluator
-from aezoo.evaluate import first
+from aezoo.api.evaluate import first
 from aezoo.registry import Registry
 
 HERE = Path(__file__).resolve().parent
@@ -50,9 +50,9 @@ def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dic
         row["neg_elbo_same_images"] = iw["neg_elbo"]
     row["not_applicable"] = full.get("not_applicable", {})
     row["class_consistency"] = class_consistency(model, splits, 100, cache)["mean"]
-    codes = aezoo.generate.encode_all(model, splits.train.floats(5000))
+    codes = aezoo.core.sampling.encode_all(model, splits.train.floats(5000))
     start = time.perf_counter()
-    aezoo.generate.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes)
+    aezoo.core.sampling.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes)
     row["samples_per_second"] = round(1000 / (time.perf_counter() - start), 1)
     return row
 

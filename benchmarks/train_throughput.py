@@ -55,7 +55,8 @@ def pythae_trainer(epochs: int, limit: int) -> dict:
     """pythae's TrainingPipeline (fp32, its own per-epoch validation) on the identical network, batch 128."""
     import pythae_runner
 
-    from aezoo.api import create_model, load_dataset
+    from aezoo.api.build import create_model
+    from aezoo.api.catalog import load_dataset
 
     model, seconds, images = pythae_runner.train("vae", epochs, 128, limit)
     splits = load_dataset("fashion-mnist")
@@ -68,9 +69,10 @@ def pythae_trainer(epochs: int, limit: int) -> dict:
 def aezoo_trainer(epochs: int, limit: int, precision: str, compile: bool = False) -> dict:
     import torch
 
-    from aezoo.api import create_model, load_dataset
+    from aezoo.api.build import create_model
+    from aezoo.api.catalog import load_dataset
     from aezoo.core.trainer import TrainConfig, Trainer
-    from aezoo.training import _write_checkpoint
+    from aezoo.api.train import _write_checkpoint
 
     splits = load_dataset("fashion-mnist")
     splits.train.images = splits.train.images[:limit]

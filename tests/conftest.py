@@ -1,6 +1,6 @@
 import pytest
 
-from aezoo.testing import aezoo_plugin  # noqa: F401  (fixture)
+from aezoo.plugins.testing import aezoo_plugin  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.data.splits import RawData, Splits, make_splits
 
 

@@ -15,12 +15,12 @@ LAYERS = [
     ("nets/models", ["aezoo.nets", "aezoo.models"]),
     ("plugins", ["aezoo.plugins"]),
     ("registry", ["aezoo.registry"]),
-    ("api", ["aezoo.api", "aezoo.sizing", "aezoo.sharing", "aezoo.training", "aezoo.evaluate", "aezoo.generate",
-             "aezoo.figures", "aezoo.views", "aezoo.report",
-               "aezoo.picks", "aezoo.metric_table", "aezoo.run_report", "aezoo.compare",
-               "aezoo.tracking", "aezoo.trackers_builtin", "aezoo.classifier", "aezoo.progress", "aezoo.testing"]),
+    ("viz", ["aezoo.viz"]),
+    ("api", ["aezoo.api"]),
+    ("pages", ["aezoo.pages"]),
     ("commands/cli", ["aezoo.commands", "aezoo.cli", "aezoo.__main__"]),
 ]
+TOP_LEVEL = {"aezoo", "aezoo.__main__", "aezoo.cli", "aezoo.errors"}  # the only modules directly in src/aezoo
 
 
 def layer_of(module: str) -> int | None:
@@ -85,7 +85,58 @@ def test_core_imports_no_registry_plugins_commands_cli_or_api():
     assert bad == []
 
 
+def import_graph(mods: dict[str, Path]) -> dict[str, set[str]]:
+    """module -> the aezoo modules it imports (a package's ``__init__`` counts as the package)."""
+    return {m: {t for t in imports(m, p) if t in mods and t != m} for m, p in mods.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circles():
+    graph = import_graph({m: p for m, p in ALL.items() if m != "aezoo"})  # the facade imports lazily, by name
+    assert circles(graph) == []
+
+
+def test_the_circle_check_finds_a_planted_circle():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_src_aezoo_holds_only_the_facade_main_cli_and_errors():
+    assert sorted(m for m in ALL if m.count(".") <= 1 and ALL[m].parent == SRC) == sorted(TOP_LEVEL)
+
+
 def test_the_check_sees_imports_inside_functions(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    from aezoo.api import load\n")
-    assert "aezoo.api" in imports("aezoo.registry.probe", probe)
+    probe.write_text("def f():\n    from aezoo.api.load import load\n")
+    assert "aezoo.api.load" in imports("aezoo.registry.probe", probe)

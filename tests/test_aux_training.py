@@ -2,12 +2,12 @@
 optimiser settings checked, their loss watched by the NaN guard."""
 import pytest
 import torch
+from helpers import digits_splits, one_thread
 
 import aezoo
 from aezoo.core.trainer import TrainConfig, Trainer
 from aezoo.errors import TrainingError
 from aezoo.models.factor_vae_objective import FactorVAEObjective
-from helpers import digits_splits, one_thread
 
 SMALL = dict(latent_dim=4, channels=(8, 16), disc_hidden=(16,))
 

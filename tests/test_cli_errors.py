@@ -181,9 +181,9 @@ def test_runs_model_filter_says_which_models_have_runs():
 
 
 def test_escape_sequences_from_a_config_are_not_printed_raw(zoo_home):
-    from aezoo.registry import Registry
-
     import torch
+
+    from aezoo.registry import Registry
 
     Registry().save("mlp-ae", {"w": torch.zeros(2)}, hyperparameters={}, input_shape=(1, 8, 8),
                     config={"dataset": "\x1b[2J\x1b]0;pwned\x07digits"}, metrics={}, history=[])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from aezoo.api import list_datasets, load_dataset
+from aezoo.api.catalog import list_datasets, load_dataset
 from aezoo.data import RawData, Split, make_splits
 from aezoo.data.idx import read_idx
 from aezoo.data.torchvision_sources import CIFAR10_FILES, CIFAR10_FOLDER, FASHION_MNIST, IDX_PARTS

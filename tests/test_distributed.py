@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import aezoo
+from aezoo.api.train import train
 from aezoo.core.trainer import TrainConfig
 from aezoo.registry import Registry
-from aezoo.training import train
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
@@ -31,9 +31,10 @@ def test_two_process_ddp_training_lands_one_run(zoo_home):
 
 SAME_WEIGHTS = """
 import os, sys, torch, torch.distributed as dist
-from aezoo.api import create_model, load_dataset
+from aezoo.api.build import create_model
+from aezoo.api.catalog import load_dataset
 from aezoo.core.trainer import TrainConfig, Trainer
-from aezoo.training import init_distributed
+from aezoo.core.runtime.distributed import init_distributed
 rank, world = init_distributed("cpu")
 splits = load_dataset("digits")
 torch.manual_seed(0)

@@ -6,14 +6,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import digits_splits, quick_train
 
-from aezoo.classifier import PixelClassifier, class_consistency, train_or_load_classifier
+from aezoo.api.classifier import PixelClassifier, class_consistency, train_or_load_classifier
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.evaluator import Evaluator, active_units, compression_ratio, evaluate, psnr_per_image
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import ELBO, Reconstruction, gaussian_kl
 from aezoo.data.splits import Split
-from helpers import digits_splits, quick_train
 
 SHAPE = (1, 8, 8)
 
@@ -191,7 +191,7 @@ def test_classifier_accuracy_and_cache(digits, classifier_cache, monkeypatch):
     assert len(files) == 1
     with np.load(files[0], allow_pickle=False) as saved:  # plain arrays only, no pickled objects
         assert saved["coef"].shape == (10, 64)
-    import aezoo.classifier as classifier_module
+    import aezoo.api.classifier as classifier_module
 
     monkeypatch.setattr(classifier_module, "train_classifier", lambda *a, **k: pytest.fail("cache not used"))
     cached = train_or_load_classifier(digits.train, tmp_path)
@@ -215,7 +215,7 @@ def test_class_consistency_of_identity_model(digits, classifier_cache):
 def test_default_conv_vae_on_digits_generates_the_asked_class(tmp_path):
     """The issue's target: `zoo train conv-vae` with defaults, then `zoo generate --label K` samples are
     classified as K at least 80 % of the time on average (measured 0.90)."""
-    from aezoo.training import train
+    from aezoo.api.train import train
 
     model = train("conv-vae")  # digits, default settings (~20 s here)
     splits = digits_splits()

@@ -8,13 +8,13 @@ import signal
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers import one_thread
 
 import aezoo
+from aezoo.api.train import Interrupted, train
 from aezoo.cli import main
 from aezoo.core.trainer import Progress
 from aezoo.registry import Registry
-from aezoo.training import Interrupted, train
-from helpers import one_thread
 
 LIKELIHOOD_METRICS = ("kl", "neg_elbo", "iw_nll")
 SETTINGS = dict(epochs=1, batch_size=256, seed=0)

@@ -8,12 +8,12 @@ import torch
 from click.testing import CliRunner
 
 import aezoo
+from aezoo.api.share import export_run, import_export
+from aezoo.api.train import train
 from aezoo.cli import main
 from aezoo.core.trainer import TrainConfig
 from aezoo.registry import Registry
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError, read_export
-from aezoo.sharing import export_run, import_export
-from aezoo.training import train
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

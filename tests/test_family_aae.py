@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
+from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
 
 import aezoo
 from aezoo.core.evaluator import NO_POSTERIOR_DENSITY, Evaluator
-from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
 
 SMALL = dict(latent_dim=4, channels=(8, 16), disc_hidden=(16,))
 

@@ -4,13 +4,12 @@ import math
 
 import pytest
 import torch
-
 import torch.nn.functional as F
+from helpers import loss_before_and_after_steps
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.models.beta_tcvae_objective import log_weights, tc_terms
-from helpers import loss_before_and_after_steps
 
 SHAPE = (1, 8, 8)
 

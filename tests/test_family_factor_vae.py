@@ -4,13 +4,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
 
 import aezoo
 from aezoo.core.evaluator import Evaluator
 from aezoo.models import factor_vae_objective
-from aezoo.models.discriminators import code_discriminator
 from aezoo.models.factor_vae_objective import discriminator_loss, permute_dims
-from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
+from aezoo.nets.discriminators import code_discriminator
 
 
 @pytest.fixture(autouse=True)

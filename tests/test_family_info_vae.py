@@ -2,12 +2,11 @@
 the VAE; `zoo eval` reports the aggregate posterior's MMD to the prior."""
 import pytest
 import torch
-
 import torch.nn.functional as F
-
-from aezoo.api import create_model
-from aezoo.core.evaluator import Evaluator
 from helpers import loss_before_and_after_steps
+
+from aezoo.api.build import create_model
+from aezoo.core.evaluator import Evaluator
 
 SHAPE = (1, 8, 8)
 

@@ -3,13 +3,13 @@ import math
 
 import pytest
 import torch
+from helpers import loss_before_and_after_steps
 from torch.distributions import Normal
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.objectives import ELBO
 from aezoo.models.iwae_objective import IWBound
-from helpers import loss_before_and_after_steps
 
 SHAPE = (1, 8, 8)
 

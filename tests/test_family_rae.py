@@ -3,11 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aezoo import views
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.priors import FittedMixture
-from aezoo.generate import encode_all, fit_sampler
+from aezoo.core.sampling import encode_all, fit_sampler
+from aezoo.viz import views
 
 SHAPE = (1, 8, 8)
 

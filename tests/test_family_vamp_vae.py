@@ -4,13 +4,12 @@ import math
 
 import pytest
 import torch
-
 import torch.nn.functional as F
+from helpers import loss_before_and_after_steps
 from torch.distributions import Normal
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
-from helpers import loss_before_and_after_steps
 
 SHAPE = (1, 8, 8)
 

@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.interfaces import Step
 from aezoo.core.priors import Categorical
-from aezoo.generate import encode_all, fit_sampler
+from aezoo.core.sampling import encode_all, fit_sampler
 
 SHAPE = (1, 8, 8)
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.objectives import imq_mmd
 

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from aezoo.api import load_dataset
+from aezoo.api.catalog import load_dataset
+from aezoo.api.evaluate import evaluate_model
+from aezoo.api.train import train
 from aezoo.core.trainer import TrainConfig
-from aezoo.evaluate import evaluate_model
-from aezoo.training import train
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 pytestmark = [pytest.mark.slow,

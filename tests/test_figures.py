@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from aezoo import figures
-from aezoo.report import write_report
+from aezoo.viz import draw as figures
+from aezoo.viz.html import write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -29,7 +29,7 @@ def images(n: int = 12, c: int = 1, side: int = 8, seed: int = 0) -> torch.Tenso
 
 @pytest.fixture(scope="module")
 def vae2():
-    from aezoo.api import create_model
+    from aezoo.api.build import create_model
 
     torch.manual_seed(0)
     return create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=2)
@@ -94,7 +94,7 @@ def test_gaussian_grid_quantiles():
 def test_latent_grid_figure(tmp_path, vae2):
     path = figures.latent_grid_figure(vae2, tmp_path / "manifold.png", n=6)
     assert read_png(path).shape[:2] == (700, 700)
-    from aezoo.api import create_model
+    from aezoo.api.build import create_model
 
     with pytest.raises(ValueError, match="2-D latent"):
         figures.latent_grid_figure(create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=3), tmp_path / "x.png")
@@ -171,7 +171,7 @@ def test_curves_keep_diagnostics_off_the_loss_axes(tmp_path):
 
 
 def test_metric_cells_say_not_applicable_never_zero():
-    from aezoo import metric_table
+    from aezoo.viz import metrics as metric_table
 
     plain = {"test_n_images": 3, "test_psnr": 14.0, "test_not_applicable": {"neg_elbo": "no posterior density"}}
     cells = {m.key: c["ae"] for m, c in metric_table.rows({"ae": plain, "vae": {"test_neg_elbo": 25.123}})}
@@ -181,7 +181,7 @@ def test_metric_cells_say_not_applicable_never_zero():
 
 @pytest.mark.parametrize("name", ["conv-vae", "mlp-ae"])
 def test_inference_methods_return_plain_tensors(name):
-    from aezoo.api import create_model
+    from aezoo.api.build import create_model
 
     model = create_model(name, input_shape=(1, 8, 8), latent_dim=2)
     x = images(4)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from aezoo import generate as gen
-from aezoo.core.priors import FittedGaussian
 from helpers import digits_splits, quick_train
+
+from aezoo.core import sampling as gen
+from aezoo.core.priors import FittedGaussian
 
 SHAPE = (1, 8, 8)
 

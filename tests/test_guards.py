@@ -16,12 +16,12 @@ import torch
 from click.testing import CliRunner
 
 import aezoo
+from aezoo.api.share import export_run
 from aezoo.cli import main
 from aezoo.core.trainer import Progress
 from aezoo.errors import RegistryError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError
-from aezoo.sharing import export_run
 
 
 def zoo(*args, **kwargs):
@@ -151,7 +151,7 @@ class InterruptAfter(Progress):
 
 
 def test_resume_from_a_corrupt_checkpoint_is_a_one_line_error(zoo_home):
-    from aezoo.training import Interrupted, train
+    from aezoo.api.train import Interrupted, train
 
     with pytest.raises(Interrupted) as stop:
         train("conv-ae", epochs=2, batch_size=256, progress=InterruptAfter(2))
@@ -230,9 +230,10 @@ def test_a_plugin_failing_to_import_in_any_way_is_reported_and_the_rest_load(tmp
 
 
 def test_classifier_cache_trains_again_when_only_the_labels_change(tmp_path):
-    from aezoo.classifier import train_or_load_classifier
-    from aezoo.data.splits import Split
     from helpers import digits_splits
+
+    from aezoo.api.classifier import train_or_load_classifier
+    from aezoo.data.splits import Split
 
     train = digits_splits().train
     split = Split(train.images[:400], train.labels[:400])

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import math
+
 import pytest
 import torch
+from test_evaluate import stub_vae
 from torch import nn
 
 import aezoo
 from aezoo.core.evaluator import Evaluator, evaluate
-from aezoo.generate import encode_all
-from test_evaluate import stub_vae
+from aezoo.core.sampling import encode_all
 
 SHAPE = (1, 8, 8)
 

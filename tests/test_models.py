@@ -3,7 +3,8 @@ import pytest
 import torch
 
 import aezoo
-from aezoo.api import create_model, list_models
+from aezoo.api.build import create_model
+from aezoo.api.catalog import list_models
 
 BUILTINS = ["beta-vae", "conv-ae", "conv-vae", "denoising-ae", "inpainting-ae", "mlp-ae", "vae"]
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aezoo.data.splits import Split
-from aezoo.picks import chosen, pairs, pick, spread
+from aezoo.viz.picks import chosen, pairs, pick, spread
 
 
 def sorted_split(per_class: int = 5, classes: int = 4) -> Split:

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import aezoo
-from aezoo.api import load_dataset
+from aezoo.api.catalog import load_dataset
 from aezoo.core.trainer import TrainConfig
 from aezoo.data import RawData
 from aezoo.plugins import hookspecs
-from aezoo.testing import registered_plugin
+from aezoo.plugins.testing import registered_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "plugins.md"

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import aezoo
-from aezoo.api import create_model, list_models
+from aezoo.api.build import create_model
+from aezoo.api.catalog import list_models
 from aezoo.cli import main
 
 
@@ -187,7 +188,7 @@ def test_in_process_plugin_replaces_an_installed_entry_point_of_the_same_name(tm
     _fake_distribution(tmp_path, "aezoo-good", "good = aezoo_good", ENTRY_POINT_PLUGIN)
     code = textwrap.dedent("""
         import aezoo_good
-        from aezoo.testing import registered_plugin
+        from aezoo.plugins.testing import registered_plugin
         with registered_plugin(aezoo_good, "good") as catalog:
             assert catalog.plugins["good"].ok, catalog.plugins["good"].errors
             assert catalog.models["ep-ae"].plugin == "good"

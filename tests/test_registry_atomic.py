@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import torch
-
-from aezoo.registry import Registry
-from aezoo.training import train
 from file_watch import watch_files
+
+from aezoo.api.train import train
+from aezoo.registry import Registry
 
 
 def _save(reg: Registry, seed: int = 0):

@@ -182,8 +182,8 @@ def test_concurrent_writers_lose_no_run_and_names_stay_unique(zoo_home):
 
 
 def test_import_twice_with_the_same_name_is_refused(zoo_home, tmp_path):
-    from aezoo.api import create_model
-    from aezoo.sharing import export_run
+    from aezoo.api.build import create_model
+    from aezoo.api.share import export_run
 
     model = create_model("mlp-ae", input_shape=(1, 8, 8))
     Registry().save("mlp-ae", model.state_dict(), hyperparameters={}, input_shape=(1, 8, 8),

@@ -6,8 +6,7 @@ from click.testing import CliRunner
 
 import aezoo
 from aezoo.cli import main
-from aezoo.core.events import TrainingEvents
-from aezoo.progress import ConsoleProgress
+from aezoo.core.events import ConsoleProgress, TrainingEvents
 
 
 class Recorder(TrainingEvents):

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import aezoo
+from aezoo.api.train import train
 from aezoo.core.trainer import Progress
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 from aezoo.registry import Registry
-from aezoo.training import train
 
 
 def build_inf_on_third_batch(input_shape, latent_dim: int = 2):

@@ -7,15 +7,15 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers import digits_splits
 
-from aezoo.api import create_model
+from aezoo.api.build import create_model
+from aezoo.api.train import train
 from aezoo.cli import main
-from aezoo.core import precision as precision_mod
+from aezoo.core.runtime import precision as precision_mod
 from aezoo.core.events import TrainingEvents
 from aezoo.core.trainer import TrainConfig, Trainer, resident
 from aezoo.errors import TrainingError
-from aezoo.training import train
-from helpers import digits_splits
 
 
 class Reads(TrainingEvents):
@@ -93,7 +93,7 @@ FAULTS = """
 import resource, sys, torch
 torch.set_num_threads(1)
 if sys.argv[1] == "keep":
-    from aezoo.core.memory import keep_freed_memory
+    from aezoo.core.runtime.memory import keep_freed_memory
     assert keep_freed_memory()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for i in range(50):

@@ -11,10 +11,10 @@ import torch
 from click.testing import CliRunner
 
 import aezoo
+from aezoo.api.train import Interrupted, train
 from aezoo.cli import main
 from aezoo.core.trainer import Progress, TrainConfig
 from aezoo.registry import Registry
-from aezoo.training import Interrupted, train
 
 
 def zoo(*args):
@@ -200,7 +200,7 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero():
 
 
 def test_device_auto_falls_back_to_cpu_and_unavailable_devices_are_refused(monkeypatch):
-    from aezoo.training import resolve_device
+    from aezoo.core.runtime.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)

@@ -9,12 +9,13 @@ from click.testing import CliRunner
 from safetensors.torch import save_file
 
 import aezoo
-from aezoo.api import create_model, load_dataset
+from aezoo.api.build import create_model
+from aezoo.api.catalog import load_dataset
+from aezoo.api.share import export_run, import_export
 from aezoo.cli import main
 from aezoo.errors import AezooError, BadHyperparameterError, DatasetError, RegistryError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import ExportError
-from aezoo.sharing import export_run, import_export
 
 
 def zoo(*args):

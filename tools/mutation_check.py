@@ -49,7 +49,7 @@ AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evalua
 POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likelihoods.py"
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
-TRAINING, CLI = "src/aezoo/training.py", "src/aezoo/cli.py"
+TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
@@ -122,13 +122,13 @@ MUTATIONS: list[Mutation] = [
       "    from aezoo.registry import Registry\n\n    registry = Registry(home)\n    records",
       "    from aezoo.registry import Registry\n    import torch  # noqa: F401\n\n    registry = Registry(home)\n"
       "    records", "tests/test_guards.py::test_zoo_runs_does_not_import_torch"),
-    M("classifier-cache-ignores-labels", "src/aezoo/classifier.py",
+    M("classifier-cache-ignores-labels", "src/aezoo/api/classifier.py",
       "    h.update(split.labels.numpy().astype(np.int64).tobytes())\n", "",
       "tests/test_guards.py::test_classifier_cache_trains_again_when_only_the_labels_change"),
     M("cifar10-reshaped-not-transposed", "src/aezoo/data/torchvision_sources.py", ".transpose(0, 3, 1, 2))",
       ".reshape(-1, 3, 32, 32))", "tests/test_guards.py::test_cifar10_channels_are_the_colour_planes"),
     # ---- registry --------------------------------------------------------------------------------------------
-    M("load-skips-sha256", "src/aezoo/api.py", "lambda: registry.load_state(record)",
+    M("load-skips-sha256", "src/aezoo/api/build.py", "lambda: registry.load_state(record)",
       "lambda: __import__(\"safetensors.torch\", fromlist=[\"x\"]).load_file(str(record.weights_path))",
       "tests/test_guards.py::test_aezoo_load_refuses_weights_that_do_not_match_their_hash",
       "tests/test_guards.py::test_zoo_commands_refuse_weights_that_do_not_match_their_hash"),

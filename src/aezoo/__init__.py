@@ -10,17 +10,23 @@ from aezoo.plugins.hookspecs import PLUGIN_API_VERSION, hookimpl
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "list_models": "aezoo.api",
-    "model_spec": "aezoo.api",
-    "create_model": "aezoo.api",
-    "list_datasets": "aezoo.api",
-    "load_dataset": "aezoo.api",
-    "load": "aezoo.api",
+_LAZY = {  # public name -> the module that defines it
+    "list_models": "aezoo.api.catalog",
+    "model_spec": "aezoo.api.catalog",
+    "list_datasets": "aezoo.api.catalog",
+    "load_dataset": "aezoo.api.catalog",
+    "create_model": "aezoo.api.build",
+    "load": "aezoo.api.load",
     "Registry": "aezoo.registry",
-    "train": "aezoo.training",
+    "train": "aezoo.api.train",
 }
-_SUBMODULES = ("generate", "evaluate", "figures", "testing", "errors")
+_SUBMODULES = {  # public module name -> where it lives
+    "generate": "aezoo.core.sampling",
+    "evaluate": "aezoo.api.evaluate",
+    "figures": "aezoo.viz.draw",
+    "testing": "aezoo.plugins.testing",
+    "errors": "aezoo.errors",
+}
 
 __all__ = ["__version__", "hookimpl", "PLUGIN_API_VERSION", *_LAZY, *_SUBMODULES]
 
@@ -31,5 +37,5 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"aezoo.{name}")
+        return importlib.import_module(_SUBMODULES[name])
     raise AttributeError(f"module 'aezoo' has no attribute {name!r}")

@@ -1,13 +1,12 @@
 """The ``zoo`` command line. ``zoo --help``, ``zoo list`` and ``zoo plugins`` never import torch."""
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from aezoo import __version__
-from aezoo.commands.display import printable
+from aezoo.commands.options import printable
 from aezoo.errors import AezooError
 
 
@@ -43,92 +42,16 @@ def main() -> None:
     """aezoo: a plugin-style model zoo of autoencoders."""
 
 
-@main.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.argument("pattern", required=False)
-def list_cmd(as_json: bool, pattern: str | None) -> None:
-    """List the registered models (optionally matching a wildcard PATTERN such as '*vae')."""
-    from aezoo.api import list_models, model_spec
-    from aezoo.plugins.manager import catalog
-
-    rows = [model_spec(n) for n in list_models(pattern)]
-    shadowed = catalog().shadowed
-    if as_json:
-        click.echo(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary, "plugin": s.plugin,
-                                "shadows": shadowed.get(s.name, [])} for s in rows], indent=2))
-        return
-    widths = [max([len(h)] + [len(getattr(s, f)) for s in rows]) for h, f in
-              (("NAME", "name"), ("FAMILY", "family"), ("PLUGIN", "plugin"))]
-    click.echo(f"{'NAME':<{widths[0]}}  {'FAMILY':<{widths[1]}}  {'PLUGIN':<{widths[2]}}  SUMMARY")
-    for s in rows:
-        mark = f"  [also registered by {', '.join(shadowed[s.name])}: ignored]" if s.name in shadowed else ""
-        click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}{mark}")
-
-
-@main.command("datasets")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def datasets_cmd(as_json: bool) -> None:
-    """List the registered datasets (use them with `zoo train --dataset NAME`, or NAME:PATH)."""
-    from aezoo.plugins.manager import catalog
-
-    specs = [catalog().datasets[n] for n in sorted(catalog().datasets)]
-    if as_json:
-        click.echo(json.dumps([{"name": d.name, "summary": d.summary, "plugin": d.plugin, "takes_path": d.takes_path}
-                               for d in specs], indent=2))
-        return
-    names = [d.name + (":PATH" if d.takes_path else "") for d in specs]
-    width = max([len("NAME")] + [len(n) for n in names])
-    plugin_width = max([len("PLUGIN")] + [len(d.plugin) for d in specs])
-    click.echo(f"{'NAME':<{width}}  {'PLUGIN':<{plugin_width}}  SUMMARY")
-    for name, d in zip(names, specs):
-        click.echo(f"{name:<{width}}  {d.plugin:<{plugin_width}}  {d.summary}")
-
-
-@main.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--check", is_flag=True, help="Also import every factory and loader (this may import torch); a "
-                                            "plugin whose factory does not import is shown as failed (exit 1).")
-def plugins_cmd(as_json: bool, check: bool) -> None:
-    """List the loaded plugins, their package and version, and what they registered or why they failed."""
-    from dataclasses import replace
-
-    from aezoo.plugins.manager import catalog, check_factories
-
-    cat = catalog()
-    infos = list(cat.plugins.values())
-    if check:
-        infos = [replace(i, errors=[*i.errors, *check_factories(i, cat)]) for i in infos]
-    if as_json:
-        click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
-    else:
-        _print_plugins(infos)
-    if check and not all(i.ok for i in infos):
-        raise SystemExit(1)
-
-
-def _print_plugins(infos: list) -> None:
-    for i in infos:
-        status = "ok" if i.ok else "FAILED" if not (i.models or i.datasets) else "partly failed"
-        pkg = f"{i.package} {i.version}".strip()
-        click.echo(f"{i.name} ({pkg or 'in-process'}): {status}")
-        if i.models:
-            click.echo(f"  models: {', '.join(i.models)}")
-        if i.datasets:
-            click.echo(f"  datasets: {', '.join(i.datasets)}")
-        for e in i.errors:
-            click.echo(f"  error: {printable(e)}")
-        if i.output.strip():
-            click.echo(f"  printed while loading: {printable(i.output.strip())[:300]}")
-
-
 def _add_commands() -> None:
-    from aezoo.commands import inspect
-    from aezoo.commands.compare import compare_cmd
+    from aezoo.commands import catalog, figures
+    from aezoo.commands.evaluate import eval_cmd
+    from aezoo.commands.pages import compare_cmd, report_cmd
     from aezoo.commands.runs import runs_cmd
     from aezoo.commands.share import export_cmd, import_cmd
     from aezoo.commands.train import train_cmd
 
-    for command in (train_cmd, runs_cmd, *inspect.COMMANDS, compare_cmd, export_cmd, import_cmd):
+    for command in (*catalog.COMMANDS, train_cmd, runs_cmd, eval_cmd, *figures.COMMANDS, report_cmd, compare_cmd,
+                    export_cmd, import_cmd):
         main.add_command(command)
 
 

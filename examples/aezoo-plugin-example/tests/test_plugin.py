@@ -1,11 +1,12 @@
-"""Tests for the example plugin, registered in-process with aezoo.testing (entry points are skipped)."""
+"""Tests for the example plugin, registered in-process with aezoo.plugins.testing (entry points are skipped)."""
 import numpy as np
 import pytest
 import torch
 
 import aezoo
-from aezoo.api import create_model, load_dataset
-from aezoo.testing import aezoo_plugin  # noqa: F401  (fixture)
+from aezoo.api.build import create_model
+from aezoo.api.catalog import load_dataset
+from aezoo.plugins.testing import aezoo_plugin  # noqa: F401  (fixture)
 from aezoo_plugin_example import plugin
 from aezoo_plugin_example.blobs import CLASSES, make_blobs
 

@@ -5,10 +5,7 @@ import json
 
 import click
 
-from aezoo.commands.display import printable
-
-HOME_OPTION = click.option("--home", type=click.Path(file_okay=False), envvar="AEZOO_HOME",
-                           help="Registry folder [default: $AEZOO_HOME or $XDG_DATA_HOME/aezoo].")
+from aezoo.commands.options import HOME_OPTION, printable
 
 
 def _short(metrics: dict) -> str:

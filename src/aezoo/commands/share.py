@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from aezoo.commands.runs import HOME_OPTION
+from aezoo.commands.options import HOME_OPTION
 
 
 @click.command("export")
@@ -17,8 +17,8 @@ def export_cmd(ref: str, directory: str, no_samples: bool, home: str | None) -> 
     The folder holds model.safetensors, config.json, a README.md model card, samples.png and a
     manifest.json of sha256 hashes; load it with aezoo.load("DIRECTORY") or `zoo import DIRECTORY`.
     """
+    from aezoo.api.share import export_run
     from aezoo.registry.export import read_export
-    from aezoo.sharing import export_run
 
     path = export_run(ref, directory, home=home, samples=not no_samples)
     info = read_export(path)
@@ -34,7 +34,7 @@ def export_cmd(ref: str, directory: str, no_samples: bool, home: str | None) -> 
 @HOME_OPTION
 def import_cmd(directory: str, name: str | None, home: str | None) -> None:
     """Verify the export folder DIRECTORY and save it into the registry as a new run; prints its id."""
-    from aezoo.sharing import import_export
+    from aezoo.api.share import import_export
 
     record = import_export(directory, name=name, home=home)
     click.echo(f"imported {directory} as {record.id}")

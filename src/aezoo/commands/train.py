@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from aezoo.commands.values import check_option, check_value, parse_sets
+from aezoo.commands.options import check_option, check_value, parse_sets
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
               "compile", "profile")
@@ -114,11 +114,11 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     """
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         ctx.exit(_launch_torchrun(nproc))
-    from aezoo.api import model_spec
+    from aezoo.api.catalog import model_spec
+    from aezoo.api.train import train
+    from aezoo.core.events import ConsoleProgress
     from aezoo.core.trainer import TrainConfig
-    from aezoo.progress import ConsoleProgress
     from aezoo.registry import Registry
-    from aezoo.training import train
 
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))

@@ -148,12 +148,12 @@ class AutoEncoder(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the model's prior (``capabilities.prior_title``). For models whose training
-        does not shape the prior (``capabilities.sampler != "prior"``) use ``aezoo.generate.sample``, which fits
+        does not shape the prior (``capabilities.sampler != "prior"``) use ``aezoo.core.sampling.sample``, which fits
         a density to the training codes."""
         if self.sampler != "prior":
             raise ValueError(
                 f"this model's training does not pull its codes towards {self.prior.title}, so prior samples are not "
-                f"meaningful; use aezoo.generate.sample(model, n, codes=...), which draws from a density fitted to "
+                f"meaningful; use aezoo.core.sampling.sample(model, n, codes=...), which draws from a density fitted to "
                 f"its training codes (sampler {self.sampler!r})"
             )
         z = self.prior.sample(n, generator=generator)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
-
-if TYPE_CHECKING:
-    from aezoo.core.autoencoder import AutoEncoder
 
 
 @dataclass
@@ -74,8 +71,9 @@ class Decoder(nn.Module, ABC):
 
 
 class Objective(nn.Module, ABC):
-    """The training loss of a family. ``forward(model, batch, step)`` returns ``(loss, parts)``: the scalar the
-    model minimises (mean per image) and its named parts for the logs.
+    """The training loss of a family. ``forward(model, batch, step)`` (``model``: the AutoEncoder of
+    aezoo.core.autoencoder) returns ``(loss, parts)``: the scalar the model minimises (mean per image) and its
+    named parts for the logs.
 
     - ``diagnostics``: names of parts that are measurements, not loss terms (plots keep them off the loss axis).
     - ``aux_losses``: names of parts that train an auxiliary network with its own optimiser (a discriminator):
@@ -87,5 +85,5 @@ class Objective(nn.Module, ABC):
     aux_losses: tuple[str, ...] = ()
 
     @abstractmethod
-    def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(self, model: nn.Module, batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         ...

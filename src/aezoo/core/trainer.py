@@ -21,8 +21,9 @@ from torch import nn
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
-from aezoo.core.memory import keep_freed_memory
-from aezoo.core.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
+from aezoo.core.runtime.distributed import world
+from aezoo.core.runtime.memory import keep_freed_memory
+from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 
@@ -208,13 +209,6 @@ def aux_loss_names(model: AutoEncoder) -> tuple[str, ...]:
                          f"aux_losses, so they would never train; list the loss parts that train them in "
                          f"{type(model.objective).__name__}.aux_losses")
     return names if model.aux else ()
-
-
-def world() -> tuple[int, int]:
-    """(rank, world size) of this process; (0, 1) outside torch.distributed."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def resident(split: Split, device: torch.device, share: float = 0.25) -> Split:

@@ -7,8 +7,8 @@ SUMMARY = "Adversarial autoencoder: conv AE whose codes a discriminator matches 
 def build(input_shape, latent_dim: int = 16, channels: tuple[int, ...] = (32, 64), adversarial_weight: float = 1.0,
           disc_hidden: tuple[int, ...] = (256,), disc_lr: float = 1e-4, likelihood: str = "bernoulli"):
     from aezoo.models.aae_objective import AdversarialObjective
-    from aezoo.models.discriminators import check_lr, check_weight, code_discriminator
     from aezoo.models.parts import assemble
+    from aezoo.nets.discriminators import check_lr, check_weight, code_discriminator
 
     objective = AdversarialObjective(weight=check_weight("adversarial_weight", adversarial_weight))
     return assemble(input_shape, "conv", channels, latent_dim, posterior="point", objective=objective,

@@ -6,9 +6,9 @@ SUMMARY = "FactorVAE: conv VAE + gamma x total correlation, estimated by a discr
 
 def build(input_shape, latent_dim: int = 16, channels: tuple[int, ...] = (32, 64), gamma: float = 2.0,
           disc_hidden: tuple[int, ...] = (256, 256, 256), disc_lr: float = 1e-4, likelihood: str = "bernoulli"):
-    from aezoo.models.discriminators import check_lr, check_weight, code_discriminator
     from aezoo.models.factor_vae_objective import FactorVAEObjective
     from aezoo.models.parts import assemble
+    from aezoo.nets.discriminators import check_lr, check_weight, code_discriminator
 
     objective = FactorVAEObjective(gamma=check_weight("gamma", gamma))
     return assemble(input_shape, "conv", channels, latent_dim, posterior="gaussian", objective=objective,

@@ -2,8 +2,25 @@
 exactly like a third-party plugin."""
 from __future__ import annotations
 
-from aezoo.models import (aae, beta_tcvae, beta_vae, conv_ae, conv_vae, denoising_ae, factor_vae, info_vae,
-                          inpainting_ae, iwae, mlp_ae, rae_gp, rae_l2, vae, vamp_vae, vq_vae, wae_mmd)
+from aezoo.models import (
+    aae,
+    beta_tcvae,
+    beta_vae,
+    conv_ae,
+    conv_vae,
+    denoising_ae,
+    factor_vae,
+    info_vae,
+    inpainting_ae,
+    iwae,
+    mlp_ae,
+    rae_gp,
+    rae_l2,
+    vae,
+    vamp_vae,
+    vq_vae,
+    wae_mmd,
+)
 from aezoo.plugins.hookspecs import hookimpl
 
 MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae, iwae, vamp_vae, info_vae, beta_tcvae,
@@ -36,8 +53,8 @@ def register_datasets(register):
 
 
 TRACKERS = (
-    ("tensorboard", "aezoo.tracking:tensorboard", "TensorBoard event files: --log tensorboard[:DIR] (needs tensorboard)"),
-    ("mlflow", "aezoo.tracking:mlflow", "An MLflow run: --log mlflow[:TRACKING_URI] (needs mlflow or mlflow-skinny)"),
+    ("tensorboard", "aezoo.plugins.trackers:tensorboard", "TensorBoard event files: --log tensorboard[:DIR] (needs tensorboard)"),
+    ("mlflow", "aezoo.plugins.trackers:mlflow", "An MLflow run: --log mlflow[:TRACKING_URI] (needs mlflow or mlflow-skinny)"),
 )
 
 

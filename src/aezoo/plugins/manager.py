@@ -77,7 +77,7 @@ class Catalog:
 
 _manager: pluggy.PluginManager | None = None
 _catalog: Catalog | None = None
-_extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aezoo.testing
+_extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aezoo.plugins.testing
 
 
 def _error_text(exc: BaseException) -> str:

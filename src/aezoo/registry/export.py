@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import (
-    dumps_json, file_entry, fsync_dir, read_metadata, read_safetensors, sha256_file, umask, write_new,
+    dumps_json,
+    file_entry,
+    fsync_dir,
+    read_metadata,
+    read_safetensors,
+    sha256_file,
+    umask,
+    write_new,
 )
 from aezoo.registry.model_card import model_card
 from aezoo.registry.record import RunRecord

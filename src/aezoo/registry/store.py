@@ -20,7 +20,6 @@ from aezoo.registry.files import (
     dumps_json,
     file_entry,
     fsync_dir,
-    read_json,
     read_safetensors,
     umask,
     write_new,

@@ -12,59 +12,18 @@ from typing import Any
 import torch
 
 from aezoo import __version__
-from aezoo.api import create_model, load_dataset, model_spec
+from aezoo.api.build import create_model
+from aezoo.api.catalog import load_dataset, model_spec
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
 from aezoo.core.events import Fanout, TrainingEvents
+from aezoo.core.runtime.device import resolve_device
+from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
 from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainState
 from aezoo.errors import AezooError, TrainingError
 from aezoo.registry import Registry
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise AezooError(f"device {device!r} requested but CUDA is not available here; use --device cpu or auto")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise AezooError("device 'mps' requested but MPS is not available here; use --device cpu or auto")
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise AezooError(f"unknown device {device!r}; expected auto, cpu, cuda, cuda:N or mps")
-    return device
-
-
-def init_distributed(device: str) -> tuple[int, int]:
-    """Join the process group when started by torchrun (WORLD_SIZE > 1): gloo on CPU, nccl on CUDA.
-    Returns (rank, world size); (0, 1) for a single process."""
-    import os
-
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        if device.startswith("cuda"):
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _same_everywhere(value: str, world: int) -> str:
-    """Rank 0's ``value`` on every process."""
-    if world == 1:
-        return value
-    import torch.distributed as dist
-
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 class Interrupted(AezooError):
@@ -178,7 +137,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     config.device = resolve_device(config.device)
     rank, world = init_distributed(config.device)
     if world > 1:
-        key = _same_everywhere(key, world)
+        key = same_everywhere(key, world)
         if config.device.startswith("cuda"):
             config.device = f"cuda:{torch.cuda.current_device()}"
     splits = load_dataset(dataset, data_dir=data_dir, download=download)
@@ -217,7 +176,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         raise
     trainer.close()
     if rank != 0:  # only rank 0 writes to the registry
-        _finish_distributed(world)
+        finish_distributed(world)
         net.run = None
         return net.eval()
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
@@ -243,7 +202,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         raise
     registry.remove_checkpoint(key)
     events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
-    _finish_distributed(world)
+    finish_distributed(world)
     net.run = record
     return net.eval()
 
@@ -274,21 +233,13 @@ def plugin_of(model: str) -> dict[str, str]:
 def _events(progress: TrainingEvents | bool | None, log: list[str] | tuple[str, ...],
             trackers: list[TrainingEvents] | tuple[TrainingEvents, ...]) -> TrainingEvents:
     """The progress display and the trackers, as one receiver of training events."""
-    from aezoo.tracking import make_trackers
+    from aezoo.plugins.trackers import make_trackers
 
     receivers = [*make_trackers(log), *trackers]
     if progress is None:
-        from aezoo.progress import ConsoleProgress
+        from aezoo.core.events import ConsoleProgress
 
         progress = ConsoleProgress()
     if progress is not False:
         receivers.insert(0, progress)
     return Fanout(receivers)
-
-
-def _finish_distributed(world: int) -> None:
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
-        dist.destroy_process_group()

@@ -11,7 +11,13 @@ from typing import Any
 
 from aezoo.registry import paths
 from aezoo.registry.export import (
-    ExportError, ExportInfo, check_target, read_export, read_export_history, read_export_state, write_export,
+    ExportError,
+    ExportInfo,
+    check_target,
+    read_export,
+    read_export_history,
+    read_export_state,
+    write_export,
 )
 from aezoo.registry.record import RunRecord
 from aezoo.registry.store import Registry
@@ -24,12 +30,13 @@ RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from
 def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
                samples: bool = True) -> Path:
     """Write run ``ref`` as a shareable folder at ``directory`` (which must not exist or be empty)."""
-    from aezoo.api import load, model_spec
+    from aezoo.api.build import build_run
+    from aezoo.api.catalog import model_spec
 
     check_target(directory)
     registry = Registry(home)
     record = registry.verify(ref)  # every file of the run against its manifest
-    model = load(record.id, home=str(registry.home))
+    model = build_run(record.id, home=str(registry.home))
     caps = model.capabilities
     prior = caps.prior_title if caps.sampler == "prior" else \
         f"none shaped by training (samples come from a {caps.sampler} fit to the training codes)"
@@ -49,14 +56,14 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
     try:
         import torch
 
-        from aezoo import figures
+        from aezoo.viz import draw as figures
 
         if model.sampler == "prior":
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
             figures.image_grid(images, path, nrow=8, title=f"{record.id}: samples from {model.prior.title}")
             return {"file": path.name, "kind": "prior samples", "count": N_SAMPLES}
-        from aezoo.api import load_dataset
+        from aezoo.api.catalog import load_dataset
 
         splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
         originals = splits.test.floats(N_RECONSTRUCTIONS)
@@ -73,7 +80,7 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
     """Verify an export, bound and plan its model from config.json, check the weights' header against the
     plan, then build the model and load the weights."""
-    from aezoo.sizing import build_checked
+    from aezoo.api.build import build_checked
 
     info = read_export(directory)
     model = build_checked(info.model, info.config["input_shape"], info.config["hyperparameters"],

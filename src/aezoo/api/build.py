@@ -51,7 +51,7 @@ def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) 
     model can be built and has at most ``max_parameters()`` parameters; nothing real is allocated."""
     import torch
 
-    from aezoo.api import model_spec
+    from aezoo.api.catalog import model_spec
 
     shape = check_input_shape(input_shape)
     spec = model_spec(name)
@@ -88,8 +88,30 @@ def build_checked(name: str, input_shape: Any, hyperparameters: Mapping[str, Any
         raise RegistryError(f"{where}: {exc}") from exc
     check_header(weights, {k: (tuple(v.shape), str(v.dtype)) for k, v in meta.state_dict().items()})
     state = read_state()
-    from aezoo.api import model_spec
+    from aezoo.api.catalog import model_spec
 
     model = model_spec(name).build(shape, **merged)
     model.load_state_dict(state)
     return model
+
+
+def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **hyperparameters: Any):
+    """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones; a model
+    past the size limit (``aezoo.api.build``) is refused before any memory is allocated for it."""
+    from aezoo.api.catalog import model_spec
+
+    shape, merged, _ = plan_model(name, input_shape, hyperparameters)
+    return model_spec(name).build(shape, **merged)
+
+
+def build_run(ref: str, device: str = "cpu", home: str | None = None):
+    """The model of registry run ``ref``, its config then weights checked before anything is built, in eval
+    mode on ``device``, with its record as ``model.run``."""
+    from aezoo.registry import Registry, paths
+
+    registry = Registry(home)
+    record = registry.verify(ref, files=(paths.CONFIG,))  # the config decides what is built: check it first
+    model = build_checked(record.model, record.input_shape, record.hyperparameters, record.weights_path,
+                          lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
+    model.run = record  # where it came from: id, config, metrics
+    return model.to(device).eval()

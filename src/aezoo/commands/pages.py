@@ -1,4 +1,5 @@
-"""``zoo compare``: runs side by side on one page (and one JSON file); ``--train`` trains the models first."""
+"""The page commands: ``zoo report`` (one run on one HTML page) and ``zoo compare`` (runs side by side on one
+page and one JSON file; ``--train`` trains the models first)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from aezoo.commands.runs import HOME_OPTION
+from aezoo.commands.options import HOME_OPTION, open_run, out_path
 
 
 @click.command("compare")
@@ -32,7 +33,7 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
     zoo compare conv-vae conv-ae vae
     zoo compare --train conv-vae beta-vae conv-ae --dataset digits --epochs 20
     """
-    from aezoo.compare import build_compare, load_entries, train_all
+    from aezoo.pages.compare import build_compare, load_entries, train_all
 
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     if train_first:
@@ -54,5 +55,25 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
             shown = ", ".join(f"{i} ({c})" if c else str(i) for i, c in
                               zip(picks["test_images"], picks["classes"] or [""] * len(picks["test_images"])))
             click.echo(f"{name}: test images {shown}")
+    if open_page:
+        click.launch(str(path.resolve()))
+
+
+@click.command("report")
+@click.argument("ref")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="HTML file to write [default: RUNID-report.html].")
+@click.option("--dataset", help="Take images from this dataset instead of the run's own.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
+@HOME_OPTION
+def report_cmd(ref, output, dataset, data_dir, open_page, home):
+    """One self-contained HTML page: test metrics (evaluated first when the run has none), training curves, every
+    figure that applies to the model, and its configuration. Test images are seeded picks spread across classes."""
+    from aezoo.pages.report import build_report
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, "report", suffix=".html")
+    build_report(model, splits, path, home=home, say=lambda line: click.echo(line, err=True))
+    click.echo(f"wrote {path}")
     if open_page:
         click.launch(str(path.resolve()))

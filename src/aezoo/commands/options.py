@@ -1,8 +1,12 @@
-"""Parsing ``--set KEY=VALUE`` and TOML config values into the types a model's defaults have."""
+"""What the commands share: ``--set KEY=VALUE`` and TOML values parsed into the types a model's defaults have,
+the ``--home`` option, the figure commands' common options and output, opening the run a command names, and
+text made safe to print."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -101,3 +105,66 @@ def check_option(param: click.Parameter, value: Any, where: str, ctx: click.Cont
         return kind.convert(value, param, ctx)
     except click.BadParameter as exc:
         raise click.BadParameter(f"{where}: {key} = {value!r}: {exc.message}", param_hint="--config") from None
+
+
+def printable(value: object) -> str:
+    """``str(value)`` with control characters (terminal escape sequences, newlines) shown escaped."""
+    text = str(value)
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+def open_run(ref: str, home: str | None = None, dataset: str | None = None, data_dir: str | None = None):
+    """The model of run ``ref`` and the splits of its dataset (or ``dataset``)."""
+    from aezoo.api.evaluate import run_splits
+    from aezoo.api.load import load_run
+
+    model = load_run(ref, home)
+    return model, run_splits(model, dataset, data_dir)
+
+
+HOME_OPTION = click.option("--home", type=click.Path(file_okay=False), envvar="AEZOO_HOME",
+                           help="Registry folder [default: $AEZOO_HOME or $XDG_DATA_HOME/aezoo].")
+
+
+def out_path(output: str | None, model: Any, what: str, *options: str | None, suffix: str = ".png") -> Path:
+    """``-o`` or the default ``RUNID-WHAT[-OPTION...].png``: every option that changes the figure is in the name,
+    so figures made with different options never overwrite each other."""
+    name = "-".join([model.run.id, what, *[o for o in options if o]])
+    path = Path(output) if output else Path(name + suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def unless(value: Any, default: Any, text: str) -> str | None:
+    """``text`` when ``value`` differs from its default (a part of a default file name), else None."""
+    return None if value == default else text
+
+
+def emit(shown: Any, as_json: bool) -> None:
+    """Print a figure's files and the test images it used (with their labels), or all of it as JSON."""
+    if as_json:
+        click.echo(json.dumps(shown.as_dict(), indent=2, default=str))
+        return
+    for line in shown.lines():
+        click.echo(line)
+
+
+def figure_command(name: str, help_text: str, picks: bool = True) -> Callable:
+    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home."""
+
+    def wrap(func: Callable) -> click.Command:
+        func = click.option("--json", "as_json", is_flag=True,
+                            help="Print the files written and the test images used (indices, labels) as JSON.")(func)
+        func = click.option("-o", "--output", type=click.Path(dir_okay=False), help="PNG file to write.")(func)
+        func = click.option("--dataset", help="Take images from this dataset instead of the run's own.")(func)
+        func = click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")(func)
+        func = HOME_OPTION(func)
+        func = click.argument("ref")(func)
+        return click.command(name, help=help_text + (PICKS_HELP if picks else ""))(func)
+
+    return wrap
+
+
+PICKS_HELP = ("\n\nTest images are picked seeded and spread across classes (one per class, then more), the same for "
+              "every run of a dataset; the command prints which it used and their labels.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from aezoo.core.evaluator import Evaluator
 from aezoo.data import Split, Splits
@@ -11,7 +11,7 @@ from aezoo.data import Split, Splits
 
 def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = None, download: bool = False) -> Splits:
     """The splits of the dataset a model was trained on (or ``dataset`` to look elsewhere)."""
-    from aezoo.api import load_dataset
+    from aezoo.api.catalog import load_dataset
 
     config = model.run.config if getattr(model, "run", None) is not None else {}
     ref = dataset or config.get("dataset")
@@ -34,7 +34,7 @@ def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int
                    cache_dir: Path | None = None, n_per_class: int = 100, seed: int = 0) -> dict[str, Any]:
     """Test-split metrics (keys prefixed ``test_``) plus class-conditional generation consistency when the
     dataset has labels (``class_consistency``: per label and ``mean``)."""
-    from aezoo.classifier import class_consistency
+    from aezoo.api.classifier import class_consistency
 
     raw = Evaluator(iw_samples=iw_samples, seed=seed).evaluate(model, first(splits.test, limit), splits.train)
     metrics = {f"test_{k}": v for k, v in raw.items()}
@@ -68,8 +68,23 @@ def in_registry(model: Any, registry: Any) -> bool:
 def evaluate_run(ref: str, dataset: str | None = None, data_dir: str | None = None, iw_samples: int = 100,
                  limit: int | None = None, home: str | None = None, save: bool = True) -> dict[str, Any]:
     """Load run ``ref``, evaluate it on its test split and (``save``) merge the results into its metrics.json."""
-    from aezoo.api import load
+    from aezoo.api.load import load
 
     model = load(ref, home=home)
     splits = run_splits(model, dataset, data_dir)
     return evaluate_and_save(model, splits, iw_samples, limit, home, save)
+
+
+def ensure_test_metrics(model: Any, splits: Splits, home: str | None, say: Callable[[str], None]) -> dict[str, Any]:
+    """The run's metrics, with a test evaluation on ``splits`` added (and saved) when it has none."""
+    from aezoo.registry import Registry
+    from aezoo.viz.metrics import has_test_metrics
+
+    metrics = dict(model.run.metrics)
+    if has_test_metrics(metrics, splits.name):
+        return metrics
+    saving = in_registry(model, Registry(home))
+    say(f"{model.run.id} has no test metrics on {splits.name}: evaluating it on the test split first"
+        + (" (saved into its metrics.json, as `zoo eval` does)" if saving else ""))
+    metrics.update(evaluate_and_save(model, splits, home=home, save=saving))
+    return metrics

@@ -4,9 +4,9 @@ from __future__ import annotations
 import fnmatch
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aezoo.errors import AezooError, DatasetError
+from aezoo.errors import DatasetError
 from aezoo.plugins.manager import catalog
 from aezoo.plugins.specs import DatasetSpec, ModelSpec
 
@@ -23,15 +23,6 @@ def list_models(pattern: str | None = None) -> list[str]:
 def model_spec(name: str) -> ModelSpec:
     """The registration of model ``name``; raises UnknownModelError listing the valid names."""
     return catalog().model(name)
-
-
-def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **hyperparameters: Any):
-    """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones; a model
-    past the size limit (``aezoo.sizing``) is refused before any memory is allocated for it."""
-    from aezoo.sizing import plan_model
-
-    shape, merged, _ = plan_model(name, input_shape, hyperparameters)
-    return model_spec(name).build(shape, **merged)
 
 
 def list_datasets(pattern: str | None = None) -> list[str]:
@@ -73,40 +64,3 @@ def load_dataset(ref: str, data_dir: str | os.PathLike | None = None, download: 
     if isinstance(loaded, Splits):  # a plugin may split its data itself
         return loaded
     return make_splits(name, check_raw(name, loaded))
-
-
-def load(ref: str, device: str = "cpu", home: str | None = None):
-    """A trained model from the registry (``'conv-vae'``, ``'conv-vae:3'``, ``'conv-vae:best'``, a run id),
-    in eval mode on ``device``; or from a folder written by ``zoo export`` (``'path/to/dir'``).
-    The weights' sha256 and shapes are verified first."""
-    from aezoo.registry.export import is_export_path
-    from aezoo.sharing import load_export
-
-    if is_export_path(ref):
-        return load_export(ref, device=device)
-    from aezoo.registry import Registry, paths
-    from aezoo.sizing import build_checked
-
-    registry = Registry(home)
-    record = registry.verify(ref, files=(paths.CONFIG,))  # the config decides what is built: check it first
-    model = build_checked(record.model, record.input_shape, record.hyperparameters, record.weights_path,
-                          lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
-    model.run = record  # where it came from: id, config, metrics
-    return model.to(device).eval()
-
-
-def load_run(ref: str, home: str | None = None) -> Any:
-    """``aezoo.load(ref)``; for a known model with no saved run the error says ``zoo train MODEL``."""
-    from aezoo.api import load
-    from aezoo.plugins.manager import catalog
-    from aezoo.registry import Registry
-    from aezoo.registry.refs import UnknownRunError, split_ref
-
-    try:
-        return load(ref, home=home)
-    except UnknownRunError as exc:
-        model = split_ref(ref)[0]
-        if model in catalog().models and not Registry(home).list(model):
-            raise AezooError(f"no run of model {model!r} in {Registry(home).home} yet: train one with "
-                             f"`zoo train {model}` (see `zoo runs` for the runs there are)") from exc
-        raise

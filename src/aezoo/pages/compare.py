@@ -13,11 +13,13 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from aezoo import figures, metric_table, views
+from aezoo.api.evaluate import ensure_test_metrics
 from aezoo.data import Splits
-from aezoo.picks import Picks, pick
-from aezoo.report import figure, metrics_table, page, write_page
-from aezoo.run_report import ensure_test_metrics
+from aezoo.viz import draw as figures
+from aezoo.viz import metrics as metric_table
+from aezoo.viz import views
+from aezoo.viz.html import figure, metrics_table, page, write_page
+from aezoo.viz.picks import Picks, pick
 
 Say = Callable[[str], None]
 SHOWN_IMAGES = 10  # test images reconstructed per dataset
@@ -40,9 +42,9 @@ class Entry:
 def load_entries(refs: Sequence[str], dataset: str | None = None, data_dir: str | None = None,
                  home: str | None = None, say: Say = lambda line: None) -> list[Entry]:
     """Load each run once (two references to one run count once) with the splits of ``dataset`` or its own."""
-    from aezoo.api import load_dataset
-    from aezoo.api import load_run
-    from aezoo.evaluate import run_splits
+    from aezoo.api.catalog import load_dataset
+    from aezoo.api.evaluate import run_splits
+    from aezoo.api.load import load_run
 
     if not refs:
         raise ValueError("name at least one run to compare (e.g. `zoo compare conv-vae conv-ae`)")
@@ -84,7 +86,7 @@ def reconstructions(group: Sequence[Entry], picks: Picks, path: Path) -> Path:
 
 def samples(group: Sequence[Entry], path: Path, seed: int = 0) -> Path:
     """One row of samples per run, each from the run's default sampler, seeded alike."""
-    from aezoo import generate
+    from aezoo.core import sampling as generate
 
     rows = []
     for entry in group:
@@ -147,8 +149,8 @@ def sampled_from(model: Any) -> str:
 def train_all(models: Sequence[str], dataset: str, epochs: int, seed: int = 0, data_dir: str | None = None,
               home: str | None = None, say: Say = lambda line: None) -> list[str]:
     """Train each model with the same dataset, seed and number of epochs; the new run ids."""
+    from aezoo.api.train import train
     from aezoo.registry import Registry
-    from aezoo.training import train
 
     ids = []
     for model in models:

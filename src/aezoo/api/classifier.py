@@ -111,7 +111,7 @@ def class_consistency(model: Any, splits: Splits, n_per_class: int, cache_dir: P
                       seed: int = 0) -> dict[str, float]:
     """Per label (as a string key), the fraction of images generated from that class's latent Gaussian that
     the pixel classifier assigns to the label; ``'mean'`` averages over labels."""
-    from aezoo.generate import fit_class_gaussians, generate_class
+    from aezoo.core.sampling import fit_class_gaussians, generate_class
 
     if not splits.has_labels:
         raise ValueError(f"dataset {splits.name!r} has no labels: class consistency needs them")

@@ -10,26 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from aezoo import figures, metric_table, views
+from aezoo.api.evaluate import ensure_test_metrics
 from aezoo.data import Splits
-from aezoo.report import figure, history_table, key_value_table, metrics_table, page, write_page
+from aezoo.viz import draw as figures
+from aezoo.viz import views
+from aezoo.viz.html import figure, history_table, key_value_table, metrics_table, page, write_page
 
 Say = Callable[[str], None]
-
-
-def ensure_test_metrics(model: Any, splits: Splits, home: str | None, say: Say) -> dict[str, Any]:
-    """The run's metrics, with a test evaluation on ``splits`` added (and saved) when it has none."""
-    from aezoo.evaluate import evaluate_and_save, in_registry
-    from aezoo.registry import Registry
-
-    metrics = dict(model.run.metrics)
-    if metric_table.has_test_metrics(metrics, splits.name):
-        return metrics
-    saving = in_registry(model, Registry(home))
-    say(f"{model.run.id} has no test metrics on {splits.name}: evaluating it on the test split first"
-        + (" (saved into its metrics.json, as `zoo eval` does)" if saving else ""))
-    metrics.update(evaluate_and_save(model, splits, home=home, save=saving))
-    return metrics
 
 
 def describe(model: Any) -> str:

@@ -1,14 +1,12 @@
 """Helpers for testing aezoo plugins in-process, e.g. ``with registered_plugin(MyPlugin(), "mine"): ...``.
 
-Also usable as a pytest fixture: ``from aezoo.testing import aezoo_plugin`` in your conftest.py, then
+Also usable as a pytest fixture: ``from aezoo.plugins.testing import aezoo_plugin`` in your conftest.py, then
 ``def test_x(aezoo_plugin): aezoo_plugin(MyPlugin(), "mine")``.
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Callable, Iterator
-
-import pytest
 
 from aezoo.plugins import manager
 
@@ -23,8 +21,7 @@ def registered_plugin(plugin: object, name: str) -> Iterator[manager.Catalog]:
         manager.remove_plugin(name)
 
 
-@pytest.fixture
-def aezoo_plugin() -> Iterator[Callable[[object, str], manager.Catalog]]:
+def _aezoo_plugin() -> Iterator[Callable[[object, str], manager.Catalog]]:
     """A function that registers in-process plugins; all are removed when the test ends."""
     names: list[str] = []
 
@@ -36,3 +33,12 @@ def aezoo_plugin() -> Iterator[Callable[[object, str], manager.Catalog]]:
     yield register
     for name in names:
         manager.remove_plugin(name)
+
+
+def __getattr__(name: str):
+    """``aezoo_plugin``, the pytest fixture, is made on first use: importing this module needs no pytest."""
+    if name == "aezoo_plugin":
+        import pytest
+
+        return pytest.fixture(_aezoo_plugin, name="aezoo_plugin")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

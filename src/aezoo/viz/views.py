@@ -1,8 +1,8 @@
 """The classic VAE tutorial's pictures of a trained model, one function per `zoo` figure command.
 
-Each picks the test images it needs (seeded and spread across classes, see ``aezoo.picks``, unless the caller
+Each picks the test images it needs (seeded and spread across classes, see ``aezoo.viz.picks``, unless the caller
 names them), computes, draws PNGs and returns a ``Shown``: the files, the test images used with their labels, and
-any numbers it measured. The drawing itself lives in ``aezoo.figures``.
+any numbers it measured. The drawing itself lives in ``aezoo.viz.draw``.
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any, Sequence
 
 import torch
 
-from aezoo import figures, generate
+from aezoo.core import sampling as generate
 from aezoo.data import Splits
 from aezoo.data.splits import to_float
-from aezoo.picks import Picks, chosen, class_name, pairs, pick, spread
+from aezoo.viz import draw as figures
+from aezoo.viz.picks import Picks, chosen, class_name, pairs, pick, spread
 
 MAX_CODES = 5000  # training images encoded to fit a density to a model's codes
 MAX_CLASS_CODES = 20000  # training images encoded to fit the per-class Gaussians

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from aezoo import metric_table
+from aezoo.viz import metrics as metric_table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; padding: 0 1em; }

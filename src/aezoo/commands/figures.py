@@ -1,0 +1,164 @@
+"""The figure commands: reconstruct, latent, sample, generate, interpolate, denoise, inpaint, traverse.
+Each takes a run reference and writes a PNG file, printing where and which test images it used."""
+from __future__ import annotations
+
+import click
+
+from aezoo.commands.options import emit, figure_command, open_run, out_path, unless
+
+
+@figure_command("reconstruct", "Test images (top, with their classes) above their reconstructions (bottom).")
+@click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True)
+def reconstruct_cmd(ref, output, dataset, data_dir, home, as_json, count):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, "reconstruct", unless(count, 16, f"n{count}"))
+    emit(views.reconstruction(model, splits, path, count), as_json)
+
+
+@figure_command("latent", "The latent space coloured by label: direct for a 2-D latent (plus the decoded grid over "
+                          "the region the codes occupy), else t-SNE or PCA.", picks=False)
+@click.option("--method", type=click.Choice(["auto", "tsne", "pca", "direct"]), default="auto", show_default=True)
+@click.option("--limit", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="Test images to map (a seeded subset spread across classes when the split is larger).")
+def latent_cmd(ref, output, dataset, data_dir, home, as_json, method, limit):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, "latent", unless(method, "auto", method), unless(limit, 2000, f"limit{limit}"))
+    emit(views.latent(model, splits, path, method=method, limit=limit), as_json)
+
+
+@figure_command("sample", "Decoded draws from the model's prior, or from a density fitted to its training codes for "
+                          "models whose training does not shape the prior (--sampler); with --like INDEX, images "
+                          "like test image INDEX.", picks=False)
+@click.option("-n", "count", type=click.IntRange(min=1), default=None, help="How many [default: 64, 10 with --like].")
+@click.option("--like", "like", type=int, default=None, help="Index of a test image to draw variations of.")
+@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "categorical"]), default=None,
+              help="What to draw codes from: the model's prior, or a Gaussian / Gaussian mixture / per-position "
+                   "categorical (VQ) fitted to its training codes [default: the model's own choice].")
+@click.option("--seed", type=int, default=0, show_default=True)
+def sample_cmd(ref, output, dataset, data_dir, home, as_json, count, like, sampler, seed):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    options = (unless(count, None, f"n{count}"), unless(seed, 0, f"seed{seed}"))
+    if like is None:
+        chosen = sampler or model.sampler
+        if chosen != "prior" and sampler is None:
+            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "categorical": "per-position code frequencies"}
+            click.echo(f"note: {model.run.model}'s training does not shape its latent space towards a prior, so samples "
+                       f"come from {names[chosen]} fitted to its training codes (--sampler prior draws from "
+                       f"{model.prior.title} anyway)", err=True)
+        elif chosen == "prior":
+            click.echo(f"note: codes drawn from {model.prior.title}", err=True)
+        path = out_path(output, model, "samples", sampler, *options)
+        shown = views.samples(model, splits, path, n=count or 64, seed=seed, sampler=sampler)
+    else:
+        path = out_path(output, model, f"like-{like}", *options)
+        shown = views.samples_like(model, splits, path, like, n=count or 10, seed=seed)
+    emit(shown, as_json)
+
+
+def _label(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a class label: give an integer label or 'all'") from None
+
+
+@figure_command("generate", "Images of class LABEL (or of every class, one row each, with --label all) from a "
+                            "Gaussian fitted to that class's training codes.", picks=False)
+@click.option("--label", required=True, help="The class to generate: an integer label, or 'all'.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=None,
+              help="Images per class [default: 16, 10 with --label all].")
+@click.option("--seed", type=int, default=0, show_default=True)
+def generate_cmd(ref, output, dataset, data_dir, home, as_json, label, count, seed):
+    from aezoo.viz import views
+
+    chosen = _label(label)
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, f"class-{label}", unless(count, None, f"n{count}"), unless(seed, 0, f"seed{seed}"))
+    default = 16 if chosen is not None else 10
+    emit(views.class_samples(model, splits, path, chosen, n=count or default, seed=seed), as_json)
+
+
+@figure_command("interpolate", "Decodes the latent path between two test images (--from, --to; default: a seeded "
+                               "pair of different classes), with the two originals at both ends.")
+@click.option("--from", "start", type=int, default=None, help="Index of the first test image.")
+@click.option("--to", "end", type=int, default=None, help="Index of the last test image.")
+@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
+@click.option("--pairs", "count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Rows of seeded pairs when --from/--to are not given.")
+def interpolate_cmd(ref, output, dataset, data_dir, home, as_json, start, end, steps, slerp, count):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    which = f"{start}-{end}" if start is not None and end is not None else unless(count, 1, f"pairs{count}")
+    path = out_path(output, model, "interpolate", which, unless(steps, 10, f"steps{steps}"), "slerp" if slerp else None)
+    emit(views.interpolation(model, splits, path, start, end, steps, slerp, count), as_json)
+
+
+def _restoration(ref, output, dataset, data_dir, home, as_json, kind, level, count, inpainting):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    kind, level, trained = views.corruption_for(model, inpainting, kind, level)
+    what = "inpaint" if inpainting else "denoise"
+    path = out_path(output, model, what, kind, f"{level:g}", unless(count, 8, f"n{count}"))
+    shown = views.restoration(model, splits, path, kind, level, count, inpainting)
+    if as_json:
+        emit(shown, True)
+        return
+    emit(shown, False)
+    errors = shown.info["errors"]
+    own = "the model's own training corruption" if trained else "not what the model was trained on"
+    click.echo(f"{kind} {level:g} ({own}); MSE vs clean: corrupted {errors['corrupted_mse']:.4f} -> restored "
+               f"{errors['restored_mse']:.4f}; PSNR {errors['corrupted_psnr']:.2f} -> {errors['restored_psnr']:.2f} dB")
+
+
+@figure_command("denoise", "Noisy test images, the model's restoration and the clean originals; by default with the "
+                           "noise and level the run was trained on.")
+@click.option("--noise", type=click.Choice(["gaussian", "salt-pepper"]), default=None,
+              help="Noise kind [default: the run's own, else gaussian].")
+@click.option("--level", type=click.FloatRange(min=0), default=None,
+              help="Noise std (gaussian) or fraction of pixels (salt-pepper) [default: the run's own, else 0.3 "
+                   "(gaussian) or 0.2 (salt-pepper)].")
+@click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True)
+def denoise_cmd(ref, output, dataset, data_dir, home, as_json, noise, level, count):
+    _restoration(ref, output, dataset, data_dir, home, as_json, noise, level, count, inpainting=False)
+
+
+@figure_command("inpaint", "Test images with dropped pixels or a masked block, the model's fill-in and the "
+                           "originals; by default with the mask and level the run was trained on.")
+@click.option("--mask", type=click.Choice(["pixels", "block"]), default=None,
+              help="Mask kind [default: the run's own, else block].")
+@click.option("--level", type=click.FloatRange(min=0, max=1), default=None,
+              help="Drop probability (pixels) or block side as a fraction of the image (block) [default: the run's "
+                   "own, else 0.5 (pixels) or 0.4 (block)].")
+@click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True)
+def inpaint_cmd(ref, output, dataset, data_dir, home, as_json, mask, level, count):
+    _restoration(ref, output, dataset, data_dir, home, as_json, mask, level, count, inpainting=True)
+
+
+@figure_command("traverse", "Latent traversals: the most used latent dimensions (by their KL to N(0, 1) for a Gaussian "
+                            "posterior under the N(0, I) prior, else by the variance of their codes), each swept over the range of the test codes "
+                            "with the others fixed at one test image's code.")
+@click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True, help="Dimensions to show.")
+@click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
+@click.option("--image", "index", type=int, default=None, help="Index of the test image whose code is the base.")
+def traverse_cmd(ref, output, dataset, data_dir, home, as_json, dims, steps, index):
+    from aezoo.viz import views
+
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, "traverse", unless(index, None, f"image{index}"), unless(dims, 8, f"dims{dims}"),
+                unless(steps, 9, f"steps{steps}"))
+    emit(views.traversal(model, splits, path, dims, steps, index), as_json)
+
+
+COMMANDS = [reconstruct_cmd, latent_cmd, sample_cmd, generate_cmd, interpolate_cmd, denoise_cmd,
+            inpaint_cmd, traverse_cmd]
