@@ -167,10 +167,8 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
             registry.remove_checkpoint(key)
         events.train_end({"status": "failed"})
         raise
-    except BaseException:
-        events.train_end({"status": "failed"})
-        raise
-    except Exception as exc:  # a crash, a full disk: offer the last checkpoint, or leave no empty folder
+    except BaseException as exc:  # a crash, a full disk, a second Ctrl-C: offer the last checkpoint, or leave
+        events.train_end({"status": "failed"})  # no empty folder
         if rank == 0:
             _fail(registry, key, "training stopped", exc)
         raise
@@ -207,15 +205,16 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     return net.eval()
 
 
-def _fail(registry: Registry, key: str, what: str, exc: Exception) -> None:
+def _fail(registry: Registry, key: str, what: str, exc: BaseException) -> None:
     """After a failure: with a checkpoint on disk, raise an error that offers ``zoo train --resume KEY``
-    (a user-facing error) or add that advice to the exception (a bug); without one, remove the empty folder."""
+    (a user-facing error, which the CLI prints in one line) or add that advice to the exception (a bug, a
+    KeyboardInterrupt); without one, remove the empty folder."""
     directory = registry.home / "checkpoints" / key
     if not (directory / CHECKPOINT_FILE).is_file():
         registry.remove_checkpoint(key)
         return
     advice = f"the last checkpoint is kept: fix the cause, then resume with: zoo train --resume {key}"
-    if isinstance(exc, (AezooError, OSError)):
+    if isinstance(exc, (AezooError, ValueError, OSError)):  # what the CLI prints as one line
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TrainingError(f"{what}: {reason}; {advice}") from exc
     exc.add_note(advice)
