@@ -10,7 +10,7 @@ import torch
 
 import aezoo
 from aezoo.api.train import train
-from aezoo.core.trainer import Progress
+from aezoo.core.events import TrainingEvents
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 from aezoo.registry import Registry
@@ -143,7 +143,7 @@ def test_the_best_validation_epochs_weights_are_kept_not_the_last(aezoo_plugin):
         assert val_loss == pytest.approx(history[0]["val_loss"], rel=1e-5)
 
 
-class CtrlCTwice(Progress):
+class CtrlCTwice(TrainingEvents):
     """Presses Ctrl-C twice during batch ``n``, as an impatient user does."""
 
     def __init__(self, n: int):
