@@ -108,7 +108,7 @@ MUTATIONS: list[Mutation] = [
       "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
       "tests/test_evaluate.py::test_psnr_of_constant_error"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
-    M("resume-unknown-key-accepted", TRAINING, "if resume not in known:", "if False:",
+    M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
       "tests/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
     M("corrupt-checkpoint-traceback", TRAINING, "    except Exception as exc:\n        raise AezooError(f\"checkpoint",
       "    except ImportError as exc:\n        raise AezooError(f\"checkpoint",
