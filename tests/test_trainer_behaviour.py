@@ -118,6 +118,17 @@ def test_zoo_train_tells_in_one_line_how_to_resume_after_a_crash(aezoo_plugin, m
     assert "the objective failed" in line and line.endswith(f"resume with: zoo train --resume {key}")
 
 
+class FailsToStart(TrainingEvents):
+    def train_start(self, info):
+        raise RuntimeError("the tracker cannot start")
+
+
+def test_a_tracker_failing_at_the_start_leaves_no_folder(zoo_home):
+    with pytest.raises(RuntimeError, match="the tracker cannot start"):
+        train("mlp-ae", epochs=1, progress=False, trackers=[FailsToStart()])
+    assert checkpoint_folders(zoo_home) == [] and Registry().list() == []
+
+
 def load_white_then_black(path, data_dir, download):
     """Training images all white, validation and test images all black: every step makes validation worse."""
     white = torch.full((256, 1, 8, 8), 255, dtype=torch.uint8)
