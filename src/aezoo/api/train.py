@@ -92,7 +92,10 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
 
     ``progress``: None shows a progress bar (tqdm.auto: a widget in notebooks) and a short summary; False shows
     nothing; or any TrainingEvents. ``log``: tracker specs such as ``"tensorboard:runs"`` or ``"mlflow"``;
-    ``trackers``: TrainingEvents objects of your own. All of them receive the same events."""
+    ``trackers``: TrainingEvents objects of your own. All of them receive the same events.
+
+    On Linux, CPU training runs faster after ``aezoo.core.runtime.memory.keep_freed_memory()`` (``zoo train``
+    calls it): it retunes glibc's malloc for the whole process, so this function leaves that choice to you."""
     registry, config = registry or Registry(), _settings(config, options)
     if resume is not None:
         spec, state = _resumable(registry, resume)

@@ -22,7 +22,6 @@ from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
-from aezoo.core.runtime.memory import keep_freed_memory
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
@@ -286,8 +285,6 @@ class Trainer:
         check_precision(config.precision, self.device)
         self.on_checkpoint = on_checkpoint or (lambda state: None)
         self.events = progress or TrainingEvents()
-        if self.device.type == "cpu":
-            keep_freed_memory()
         self.model.to(self.device)
         self.rank, self.world = world()
         if config.compile:
