@@ -15,9 +15,9 @@ from helpers import digits_splits
 from aezoo.api.build import create_model
 from aezoo.api.train import train
 from aezoo.cli import main
+from aezoo.core.events import TrainingEvents
 from aezoo.core.runtime import memory
 from aezoo.core.runtime import precision as precision_mod
-from aezoo.core.events import TrainingEvents
 from aezoo.core.trainer import TrainConfig, Trainer, resident
 from aezoo.errors import TrainingError
 
@@ -131,13 +131,13 @@ class RecordingLibc:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc thresholds")
-def test_aezoo_train_leaves_the_allocator_alone_and_zoo_train_tunes_it(monkeypatch):
+def test_aezoo_train_leaves_the_allocator_alone_and_zoo_train_tunes_it(monkeypatch, zoo):
     libc = RecordingLibc()
     monkeypatch.setattr(memory, "_done", False)
     monkeypatch.setattr(memory, "ctypes", SimpleNamespace(CDLL=lambda name: libc, util=ctypes.util))
     train("mlp-ae", epochs=1, progress=False)
     assert libc.calls == []  # a library does not retune its host's malloc
-    result = CliRunner().invoke(main, ["train", "mlp-ae", "--epochs", "1"])
+    result = zoo("train", "mlp-ae", "--epochs", 1)
     assert result.exit_code == 0, result.output
     assert libc.calls == [(memory.M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD),
                           (memory.M_TRIM_THRESHOLD, memory.TRIM_THRESHOLD)]

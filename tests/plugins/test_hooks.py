@@ -19,7 +19,7 @@ from aezoo.data import RawData
 from aezoo.plugins import hookspecs
 from aezoo.plugins.testing import registered_plugin
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
 EXAMPLE_SRC = ROOT / "examples" / "aezoo-plugin-example" / "src"
 

@@ -1,5 +1,6 @@
-"""What training promises beyond "the loss fell": any non-finite loss stops it where it happened, the best
-validation weights are the ones kept, and a second Ctrl-C stops at once."""
+"""What training promises beyond "the loss fell": any non-finite loss stops it where it happened, a crash leaves
+a resumable checkpoint and says how to resume (or leaves no folder), the best validation weights are the ones
+kept, and a second Ctrl-C stops at once."""
 from __future__ import annotations
 
 import os
@@ -100,10 +101,7 @@ def test_a_crash_after_a_checkpoint_offers_resume_and_the_resume_finishes(aezoo_
     assert model.run.metrics["epochs_trained"] == 2
 
 
-def test_zoo_train_tells_in_one_line_how_to_resume_after_a_crash(aezoo_plugin, monkeypatch, zoo_home):
-    from click.testing import CliRunner
-
-    from aezoo.cli import main
+def test_zoo_train_tells_in_one_line_how_to_resume_after_a_crash(aezoo_plugin, monkeypatch, zoo):
     from aezoo.core import trainer
 
     aezoo_plugin(CrashPlugin(), "crash")
@@ -111,7 +109,7 @@ def test_zoo_train_tells_in_one_line_how_to_resume_after_a_crash(aezoo_plugin, m
     monkeypatch.setitem(CRASH_AT, "error", ValueError)  # a user-facing kind: the CLI prints it in one line
     config = trainer.TrainConfig
     monkeypatch.setattr(trainer, "TrainConfig", lambda **kw: config(**kw, checkpoint_every=0))
-    result = CliRunner().invoke(main, ["train", "crash-ae", "--epochs", "2", "--batch-size", "256"])
+    result = zoo("train", "crash-ae", "--epochs", 2, "--batch-size", 256)
     (key,) = [p.name for p in Registry().list_checkpoints()]
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = [s for s in result.output.splitlines() if s.startswith("Error:")]
