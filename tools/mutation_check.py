@@ -49,6 +49,7 @@ AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evalua
 POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likelihoods.py"
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
+CHECKS = "src/aezoo/core/checks.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 
 MUTATIONS: list[Mutation] = [
@@ -189,6 +190,15 @@ MUTATIONS: list[Mutation] = [
       "tests/test_plugins.py::test_load_plugins_allowlist_picks_installed_plugins"),
     M("dataset-hook-not-called", MANAGER, "    _collect(catalog, info, \"register_datasets\", \"dataset\")\n", "",
       "tests/test_plugin_api.py"),
+    M("registration-checks-skipped", SPECS, "            if self.checks is not None:\n",
+      "            if False:\n",
+      "tests/test_builtin_table.py::test_zoo_train_refuses_a_bad_name_key_or_value_without_importing_a_model_module_or_torch",
+      "tests/test_builtin_table.py::test_a_bad_value_is_refused_by_the_registration_naming_key_value_and_expectation"),
+    M("beta-rule-missing", CHECKS, "    \"beta\": weight, ", "    ",
+      "tests/test_builtin_table.py::test_a_bad_value_is_refused_by_the_registration_naming_key_value_and_expectation"),
+    M("elbo-beta-unchecked", OBJECTIVES, "self.beta, self.warmup = weight(\"beta\", beta), count(\"warmup\", warmup)",
+      "self.beta, self.warmup = float(beta), count(\"warmup\", warmup)",
+      "tests/test_builtin_table.py::test_the_build_refuses_the_same_value_in_the_same_words"),
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/test_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),

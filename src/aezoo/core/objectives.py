@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from aezoo.core.checks import count, weight
 from aezoo.core.interfaces import Batch, Objective, Step
 
 if TYPE_CHECKING:
@@ -87,11 +88,7 @@ class ELBO(Reconstruction):
 
     def __init__(self, likelihood: str | None = None, beta: float = 1.0, warmup: int = 0):
         super().__init__(likelihood)
-        if not (beta >= 0 and math.isfinite(beta)):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-        if warmup < 0:
-            raise ValueError(f"warmup must be >= 0 steps, got {warmup}")
-        self.beta, self.warmup = float(beta), int(warmup)
+        self.beta, self.warmup = weight("beta", beta), count("warmup", warmup)
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = model(batch.inputs)

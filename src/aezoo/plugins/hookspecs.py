@@ -15,7 +15,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_models(register):
-    """Call ``register(name, factory, summary, *, family="ae", defaults=None)`` once per model."""
+    """Call ``register(name, factory, summary, *, family="ae", defaults=None, checks=None)`` once per model."""
 
 
 @hookspec

@@ -144,8 +144,11 @@ def _registrar(catalog: Catalog, info: PluginInfo, staged: list, kind: str) -> C
         if kind == "model":
             if options.get("family", "ae") not in FAMILIES:
                 raise PluginError(f"model {name!r}: family must be one of {', '.join(FAMILIES)}")
-            spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name,
-                                  family=options.get("family", "ae"), defaults=dict(options.get("defaults") or {}))
+            checks = options.get("checks")
+            if checks is not None and not callable(checks) and not (isinstance(checks, str) and ":" in checks):
+                raise PluginError(f"model {name!r}: checks must be a callable or 'package.module:function'")
+            spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name, family=options.get("family", "ae"),
+                                  defaults=dict(options.get("defaults") or {}), checks=checks)
         elif kind == "tracker":
             spec = TrackerSpec(name, target, summary.strip(), plugin=info.name)
         else:
