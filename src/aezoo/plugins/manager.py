@@ -106,14 +106,20 @@ def _guarded(info: PluginInfo, what: str, call: Callable[[], Any]) -> tuple[bool
         info.output += printed.getvalue()
 
 
+PORTING = "docs/plugins.md, 'Porting a plugin from API 1'"
+
+
 def _check_api(plugin: object, name: str) -> None:
+    """The plugin's declared ``AEZOO_PLUGIN_API`` decides (undeclared: the current API); API 1 is no longer loaded."""
     wanted = getattr(plugin, "AEZOO_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
-    if wanted not in hookspecs.SUPPORTED_PLUGIN_APIS:
-        supported = ", ".join(map(str, hookspecs.SUPPORTED_PLUGIN_APIS))
-        raise PluginError(
-            f"plugin {name!r} targets aezoo plugin API {wanted}, this aezoo provides "
-            f"{hookspecs.PLUGIN_API_VERSION} (and supports {supported}); upgrade the plugin or aezoo so they match"
-        )
+    if wanted in hookspecs.SUPPORTED_PLUGIN_APIS:
+        return
+    if wanted == 1:
+        raise PluginError(f"plugin {name!r} targets aezoo plugin API 1, which this aezoo no longer loads (it provides "
+                          f"API {hookspecs.PLUGIN_API_VERSION}); port the plugin: see {PORTING}")
+    supported = ", ".join(map(str, hookspecs.SUPPORTED_PLUGIN_APIS))
+    raise PluginError(f"plugin {name!r} targets aezoo plugin API {wanted!r}, this aezoo provides {supported}; "
+                      f"upgrade the plugin or aezoo so they match")
 
 
 def _allowed(name: str) -> bool:
