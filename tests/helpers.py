@@ -1,11 +1,26 @@
-"""Small shared helpers for the tests: digits splits and a quickly trained model."""
+"""Small shared helpers for the tests: the CLI run in-process, digits splits and a quickly trained model."""
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+from click.testing import CliRunner, Result
 
 from aezoo.api.build import create_model
+from aezoo.cli import main
 from aezoo.data.splits import RawData, Splits, make_splits
+
+
+def zoo(*args, **kwargs) -> Result:
+    """The ``zoo`` command line run in-process with ``args`` (each made a string); ``kwargs`` go to click's
+    ``CliRunner.invoke`` (e.g. ``input="y\\n"``, ``catch_exceptions=False``)."""
+    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+
+
+def zoo_ok(*args, **kwargs) -> str:
+    """``zoo(*args)`` that must exit 0; its output."""
+    result = zoo(*args, **kwargs)
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def digits_splits() -> Splits:

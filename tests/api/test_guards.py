@@ -13,19 +13,14 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import zoo
 
 import aezoo
 from aezoo.api.share import export_run
-from aezoo.cli import main
 from aezoo.core.trainer import Progress
 from aezoo.errors import RegistryError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError
-
-
-def zoo(*args, **kwargs):
-    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
 
 
 def save_untrained(home, model: str = "conv-ae", latent_dim: int = 2):

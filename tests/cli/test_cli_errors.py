@@ -9,16 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from helpers import zoo
 
 import aezoo
-from aezoo.cli import main
 
 SRC = str(Path(aezoo.__file__).parents[1])
-
-
-def zoo(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def assert_one_line(result, code=1, *words):

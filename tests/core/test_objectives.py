@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from aezoo.core.corruptions import BlockMask, GaussianNoise, PixelDropout, SaltAndPepper, make_corruption
-from aezoo.core.interfaces import Batch, Step
+from aezoo.core.interfaces import Step
 from aezoo.core.likelihoods import Bernoulli, Gaussian, make_likelihood
-from aezoo.core.objectives import ELBO, gaussian_kl, imq_mmd, iw_bound, kl_to_prior
+from aezoo.core.objectives import gaussian_kl, imq_mmd, iw_bound, kl_to_prior
 from aezoo.core.posteriors import GaussianQ
 from aezoo.core.priors import StandardNormal
 

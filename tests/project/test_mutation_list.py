@@ -4,7 +4,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "mutation_check.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "mutation_check.py"
 
 
 def test_every_mutation_still_applies_to_the_code(monkeypatch):

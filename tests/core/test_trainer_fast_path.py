@@ -12,8 +12,8 @@ from helpers import digits_splits
 from aezoo.api.build import create_model
 from aezoo.api.train import train
 from aezoo.cli import main
-from aezoo.core.runtime import precision as precision_mod
 from aezoo.core.events import TrainingEvents
+from aezoo.core.runtime import precision as precision_mod
 from aezoo.core.trainer import TrainConfig, Trainer, resident
 from aezoo.errors import TrainingError
 

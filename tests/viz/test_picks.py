@@ -1,5 +1,4 @@
 """Default test images: seeded, one per class before a second of any class, the same on every call."""
-import numpy as np
 import pytest
 import torch
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SRC = ROOT / "examples" / "aezoo-plugin-example" / "src"  # the docs install it first (`pip install -e`)
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
 

@@ -5,21 +5,16 @@ import json
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import zoo
 from safetensors.torch import save_file
 
 import aezoo
 from aezoo.api.build import create_model
 from aezoo.api.catalog import load_dataset
 from aezoo.api.share import export_run, import_export
-from aezoo.cli import main
-from aezoo.errors import AezooError, BadHyperparameterError, DatasetError, RegistryError
+from aezoo.errors import BadHyperparameterError, DatasetError, RegistryError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import ExportError
-
-
-def zoo(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The registry under faults: damaged runs, processes killed at chosen points, a full disk, concurrent
 writers. Each test names the guarantee of docs/reliability.md it checks."""
-import json
 import os
 import signal
 import subprocess
@@ -10,18 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import zoo
 
 import aezoo
-from aezoo.cli import main
 from aezoo.errors import RegistryError
-from aezoo.registry import Registry, sha256_file
+from aezoo.registry import Registry
 
 SRC = str(Path(aezoo.__file__).parents[1])
-
-
-def zoo(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def save(reg, model="mlp-ae", seed=0, **kw):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from test_evaluate import stub_vae
+from test_evaluator import stub_vae
 from torch import nn
 
 import aezoo

@@ -7,12 +7,10 @@ import signal
 
 import pytest
 import torch
-from click.testing import CliRunner
-from helpers import one_thread
+from helpers import one_thread, zoo_ok
 
 import aezoo
 from aezoo.api.train import Interrupted, train
-from aezoo.cli import main
 from aezoo.core.trainer import Progress
 from aezoo.registry import Registry
 
@@ -30,12 +28,6 @@ def small(name):
 
 def with_aux(name):
     return bool(aezoo.create_model(name, input_shape=(1, 8, 8), **small(name)).capabilities.aux)
-
-
-def zoo(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def assert_same_weights(a, b):
@@ -101,13 +93,13 @@ def test_every_model_trains_evaluates_samples_reloads_and_travels(name, tmp_path
     model = train(name, hyperparameters=small(name), **SETTINGS)
     run_id = model.run.id
 
-    printed = zoo("eval", run_id, "--iw-samples", 5, "--limit", 64)
+    printed = zoo_ok("eval", run_id, "--iw-samples", 5, "--limit", 64)
     metrics = Registry().get(run_id).metrics
     assert metrics["test_n_images"] == 64
     assert_eval_output_is_honest(printed, metrics, model)
 
     png = tmp_path / "samples.png"
-    zoo("sample", run_id, "-o", png, "-n", 4)
+    zoo_ok("sample", run_id, "-o", png, "-n", 4)
     assert png.read_bytes()[:4] == b"\x89PNG"
 
     loaded = aezoo.load(run_id)
@@ -118,9 +110,9 @@ def test_every_model_trains_evaluates_samples_reloads_and_travels(name, tmp_path
     assert torch.equal(model.encode(x), loaded.encode(x))
 
     folder = tmp_path / "export"
-    zoo("export", run_id, folder)
+    zoo_ok("export", run_id, folder)
     assert_same_weights(model, aezoo.load(str(folder)))
-    imported = zoo("import", folder).split(" as ")[-1].strip()
+    imported = zoo_ok("import", folder).split(" as ")[-1].strip()
     assert imported != run_id
     assert_same_weights(model, aezoo.load(imported))
 

@@ -3,9 +3,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from helpers import zoo
 
-from aezoo.cli import main
 from aezoo.registry import Registry
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -28,15 +27,10 @@ def home(tmp_path_factory, sorted_npz):
     home = tmp_path_factory.mktemp("figs-home")
     for model, extra in (("conv-vae", []), ("mlp-ae", ["--latent-dim", "2"]),
                          ("denoising-ae", ["--set", "noise=salt-pepper", "--set", "noise_level=0.2"])):
-        result = CliRunner().invoke(main, ["train", model, "--epochs", "3", "--home", str(home),
-                                           "--dataset", f"npz:{sorted_npz}", *extra])
+        result = zoo("train", model, "--epochs", "3", "--home", str(home),
+                                           "--dataset", f"npz:{sorted_npz}", *extra)
         assert result.exit_code == 0, result.output
     return str(home)
-
-
-def zoo(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result
 
 
 PANELS = {"reconstruct": 2, "sample": 1, "generate": 2, "interpolate": 1, "denoise": 3, "inpaint": 3, "latent": 1}

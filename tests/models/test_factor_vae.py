@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
 
 import aezoo

@@ -8,17 +8,12 @@ import time
 
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import zoo
 
 import aezoo
 from aezoo.api.train import Interrupted, train
-from aezoo.cli import main
 from aezoo.core.trainer import Progress, TrainConfig
 from aezoo.registry import Registry
-
-
-def zoo(*args):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def assert_same_weights(a, b):
@@ -29,13 +24,13 @@ def assert_same_weights(a, b):
 
 
 def test_cli_train_lists_and_loads_bit_exactly(zoo_home):
-    result = zoo("train", "conv-vae", "--epochs", "1", "--latent-dim", "4")
+    result = zoo("train", "conv-vae", "--epochs", "1", "--latent-dim", "4", catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "saved run conv-vae-1" in result.output
-    listed = json.loads(zoo("runs", "--json").output)
+    listed = json.loads(zoo("runs", "--json", catch_exceptions=False).output)
     assert [r["id"] for r in listed] == ["conv-vae-1"] and listed[0]["aliases"] == ["latest"]
     assert listed[0]["config"]["dataset"] == "digits" and listed[0]["config"]["hyperparameters"]["latent_dim"] == 4
-    assert "conv-vae-1" in zoo("runs").output
+    assert "conv-vae-1" in zoo("runs", catch_exceptions=False).output
     model = aezoo.load("conv-vae")
     assert not model.training and model.latent_dim == 4 and model.run.id == "conv-vae-1"
     x = torch.rand(5, 1, 8, 8)
@@ -89,7 +84,7 @@ def test_resume_after_ctrl_c_mid_epoch_reaches_the_same_weights():
 
 
 def test_nan_loss_stops_with_epoch_and_batch_and_saves_nothing(zoo_home):
-    result = CliRunner().invoke(main, ["train", "vae", "--epochs", "3", "--lr", "1e12", "--optimizer", "sgd"])
+    result = zoo("train", "vae", "--epochs", "3", "--lr", "1e12", "--optimizer", "sgd")
     assert result.exit_code == 1
     assert "epoch 1, batch" in result.output and "nothing was saved" in result.output
     assert "Traceback" not in result.output
@@ -97,21 +92,21 @@ def test_nan_loss_stops_with_epoch_and_batch_and_saves_nothing(zoo_home):
 
 
 def test_unknown_model_and_bad_options_are_one_line_errors():
-    typo = CliRunner().invoke(main, ["train", "conv-vea"])
+    typo = zoo("train", "conv-vea")
     assert typo.exit_code == 1 and "did you mean 'conv-vae'" in typo.output and "Traceback" not in typo.output
-    bad_set = CliRunner().invoke(main, ["train", "conv-vae", "--set", "latnet_dim=3"])
+    bad_set = zoo("train", "conv-vae", "--set", "latnet_dim=3")
     assert bad_set.exit_code == 2 and "latent_dim" in bad_set.output
-    bad_name = CliRunner().invoke(main, ["train", "conv-vae", "--name", "../escape"])
+    bad_name = zoo("train", "conv-vae", "--name", "../escape")
     assert bad_name.exit_code == 1 and "run name" in bad_name.output
     assert Registry().list() == []
-    bad_data = CliRunner().invoke(main, ["train", "conv-vae", "--dataset", "digts"])
+    bad_data = zoo("train", "conv-vae", "--dataset", "digts")
     assert bad_data.exit_code == 1 and "did you mean 'digits'" in bad_data.output
 
 
 def test_set_and_config_file_reach_the_model(tmp_path):
     cfg = tmp_path / "run.toml"
     cfg.write_text('model = "conv-ae"\nepochs = 1\nname = "from-file"\n[hyperparameters]\nlatent_dim = 3\n')
-    result = zoo("train", "--config", str(cfg), "--set", "channels=8,16")
+    result = zoo("train", "--config", str(cfg), "--set", "channels=8,16", catch_exceptions=False)
     assert result.exit_code == 0, result.output
     record = Registry().get("from-file")
     assert record.model == "conv-ae" and record.hyperparameters == {
@@ -122,11 +117,11 @@ def test_set_and_config_file_reach_the_model(tmp_path):
 def test_runs_show_tag_and_rm():
     train("conv-ae", config=TrainConfig(epochs=1))
     train("conv-ae", config=TrainConfig(epochs=1))
-    assert zoo("runs", "tag", "conv-ae:1", "first").exit_code == 0
-    assert json.loads(zoo("runs", "show", "conv-ae:first").output)["version"] == 1
-    assert json.loads(zoo("runs", "show", "conv-ae").output)["version"] == 2
-    assert zoo("runs", "rm", "conv-ae:1", "--yes").exit_code == 0
-    missing = CliRunner().invoke(main, ["runs", "show", "conv-ae:first"])
+    assert zoo("runs", "tag", "conv-ae:1", "first", catch_exceptions=False).exit_code == 0
+    assert json.loads(zoo("runs", "show", "conv-ae:first", catch_exceptions=False).output)["version"] == 1
+    assert json.loads(zoo("runs", "show", "conv-ae", catch_exceptions=False).output)["version"] == 2
+    assert zoo("runs", "rm", "conv-ae:1", "--yes", catch_exceptions=False).exit_code == 0
+    missing = zoo("runs", "show", "conv-ae:first")
     assert missing.exit_code == 1 and "Traceback" not in missing.output
 
 
@@ -212,7 +207,7 @@ def test_device_auto_falls_back_to_cpu_and_unavailable_devices_are_refused(monke
 
 
 def test_fp16_on_the_cpu_is_refused_before_training():
-    result = CliRunner().invoke(main, ["train", "conv-vae", "--precision", "fp16", "--device", "cpu"])
+    result = zoo("train", "conv-vae", "--precision", "fp16", "--device", "cpu")
     assert result.exit_code == 1 and "use --precision bf16" in result.output
     assert Registry().list() == [] and Registry().list_checkpoints() == []
 
@@ -233,6 +228,6 @@ def test_python_train_takes_settings_as_keywords():
 
 def test_a_taken_run_name_is_refused_before_training():
     train("conv-ae", config=TrainConfig(epochs=1), name="mine")
-    result = CliRunner().invoke(main, ["train", "conv-ae", "--epochs", "1", "--name", "mine"])
+    result = zoo("train", "conv-ae", "--epochs", "1", "--name", "mine")
     assert result.exit_code == 1 and "already used by conv-ae-1" in result.output
     assert [r.id for r in Registry().list()] == ["conv-ae-1"] and Registry().list_checkpoints() == []

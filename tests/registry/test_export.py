@@ -5,21 +5,16 @@ import sys
 
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import zoo
 
 import aezoo
 from aezoo.api.share import export_run, import_export
 from aezoo.api.train import train
-from aezoo.cli import main
 from aezoo.core.trainer import TrainConfig
 from aezoo.registry import Registry
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError, read_export
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def zoo(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 def assert_same_weights(a, b):
