@@ -13,6 +13,8 @@ NOISES = ("gaussian", "salt-pepper")  # denoising: the level is a std (gaussian)
 MASKS = ("pixels", "block")  # inpainting: the level is a drop probability or a block side / image side
 SAMPLINGS = ("mws", "mss")  # beta-TCVAE's estimates of q(z): minibatch-weighted or minibatch-stratified
 PENALTIES = ("l2", "gp")  # RAE: the decoder's weights or its gradient
+FLOWS = ("planar", "radial")  # planar-vae: the kind of flow step
+IAF_UPDATES = ("gated", "affine")  # iaf-vae: sigmoid-gated (the paper's stable form) or exp-scaled steps
 
 Rule = Callable[[str, Any], Any]
 
@@ -76,6 +78,12 @@ def one_of(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(name, value, "true or false")
+    return value
+
+
 def likelihood(name: str, value: Any) -> Any:
     """A likelihood's name; anything else (a ``Likelihood`` instance) is left to ``make_likelihood``."""
     return one_of(name, value, LIKELIHOODS) if isinstance(value, str) else value
@@ -133,6 +141,8 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "warmup": count, "restart_every": count, "dataset_size": count,
     "sampling": _choice(SAMPLINGS), "penalty": _choice(PENALTIES), "noise": _choice(NOISES), "mask": _choice(MASKS),
     "noise_level": finite, "mask_level": finite,
+    "flow_steps": count, "made_hidden": widths, "context": count, "update": _choice(IAF_UPDATES),
+    "flow": _choice(FLOWS), "amortised": boolean,
 }
 
 RELATIONS: tuple[tuple[tuple[str, ...], Callable[..., None]], ...] = (  # rules between values of one model
