@@ -90,7 +90,10 @@ class AutoEncoder(nn.Module):
 
     # --- the training path (with gradients) ---
     def infer(self, x: torch.Tensor) -> Any:
-        """q(z|x) for a batch: a GaussianQ, PointQ or QuantisedQ."""
+        """q(z|x) for a batch: a GaussianQ, PointQ, QuantisedQ, ... A posterior that declares ``reads_input`` (a
+        Hamiltonian flow guided by log p(x|z)) is also given the images: ``posterior(encoder(x), x)``."""
+        if getattr(self.posterior, "reads_input", False):
+            return self.posterior(self.encoder(x), x)
         return self.posterior(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> Output:

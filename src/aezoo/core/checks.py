@@ -72,6 +72,28 @@ def widths(name: str, value: Any, empty: bool = False) -> tuple[int, ...]:
     return tuple(int(w) for w in value)
 
 
+def leapfrog_step_size(name: str, value: Any) -> float:
+    """A Hamiltonian flow's initial step size, strictly between 0 and 0.5 (steps are learned below 0.5)."""
+    if not _number(value) or not 0 < value < 0.5:
+        raise _refuse(name, value, "a number strictly between 0 and 0.5")
+    return float(value)
+
+
+def inverse_temperature(name: str, value: Any) -> float:
+    """A tempering's initial inverse temperature: 0 < value <= 1 (1: no tempering)."""
+    if not _number(value) or not 0 < value <= 1:
+        raise _refuse(name, value, "a number in (0, 1] (1: no tempering)")
+    return float(value)
+
+
+def level_sizes(name: str, value: Any) -> tuple[int, ...]:
+    """Sizes of stochastic levels (a hierarchical latent), bottom first: one or more positive integers."""
+    if not isinstance(value, (tuple, list)) or not value or not all(
+            _number(v) and int(v) == v and v >= 1 for v in value):
+        raise _refuse(name, value, "one or more latent sizes, bottom level first, each a positive integer (e.g. 16,8)")
+    return tuple(int(v) for v in value)
+
+
 def one_of(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise _refuse(name, value, "one of " + ", ".join(map(repr, choices)))
@@ -142,7 +164,8 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "sampling": _choice(SAMPLINGS), "penalty": _choice(PENALTIES), "noise": _choice(NOISES), "mask": _choice(MASKS),
     "noise_level": finite, "mask_level": finite,
     "flow_steps": count, "made_hidden": widths, "context": count, "update": _choice(IAF_UPDATES),
-    "flow": _choice(FLOWS), "amortised": boolean,
+    "flow": _choice(FLOWS), "amortised": boolean, "levels": level_sizes, "leapfrog_steps": count,
+    "step_size": leapfrog_step_size, "beta0": inverse_temperature,
 }
 
 RELATIONS: tuple[tuple[tuple[str, ...], Callable[..., None]], ...] = (  # rules between values of one model
