@@ -131,6 +131,11 @@ class LadderQ:
         return codes, q
 
     @property
+    def levels(self) -> tuple[int, ...]:
+        """The sizes of the levels in a code, the decoder's first."""
+        return self.prior.levels
+
+    @property
     def mean(self) -> torch.Tensor:
         """Every level's posterior mean, each given the means above it: (N, sum(levels))."""
         return torch.cat(self._top_down(lambda g: g[0])[0], -1)
