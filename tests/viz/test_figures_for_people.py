@@ -46,11 +46,16 @@ def test_talk_style_scales_every_text_by_one_and_a_half(make):
 
 
 def test_the_style_stays_with_the_figure_when_it_is_saved_outside_the_block(tmp_path):
+    x, mask = images(4), images(4, seed=1) > 0.5
     with style("poster"):
         fig = draw.latent_figure(*labelled_codes())
+        masked = draw.corruption_figure(x, x, x, mask=mask, title="masked")
+        masked.savefig(tmp_path / "inside.png", dpi=100)  # plain matplotlib, inside the style
     before = text_sizes(fig)
     fig.save(tmp_path / "p.png")
     assert text_sizes(fig) == before and fig.style == "poster"
+    assert masked.save(tmp_path / "outside.png").read_bytes() == (tmp_path / "inside.png").read_bytes()
+    assert masked.png() == masked.png() == masked._repr_png_()  # shown inline, then saved: the same picture
     import matplotlib
 
     assert matplotlib.rcParams["font.size"] == 10  # matplotlib's own default: no global state was changed
@@ -149,3 +154,15 @@ def test_umap_without_umap_learn_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
     with pytest.raises(ValueError, match="pip install umap-learn"):
         draw.latent_figure(*labelled_codes(5), method="umap")
+
+
+def test_a_title_set_by_an_outer_figure_function_gets_room_above_the_plot(vae2, digits):
+    from aezoo.viz import views
+
+    long = "A long title for the lecture hall, " * 4
+    with style("talk"):
+        fig = views.latent(vae2, digits, limit=100, title=long)  # latent_figure inside, the title set after it
+    renderer = fig.canvas.get_renderer()
+    title, plot = fig.get_suptitle(), fig.axes[0].get_window_extent(renderer)
+    assert title.count("\n") >= 2
+    assert fig._suptitle.get_window_extent(renderer).y0 >= plot.y1  # above the plot, not over it

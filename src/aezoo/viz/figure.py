@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -19,6 +20,7 @@ from aezoo.viz.styles import current, style
 
 DPI = 100  # pixels per inch of a saved PNG unless --dpi / dpi= says otherwise
 F = TypeVar("F", bound=Callable[..., Any])
+_nested: ContextVar[int] = ContextVar("aezoo_figure_functions", default=0)  # figure functions running now
 
 
 class Figure(MatplotlibFigure):
@@ -42,8 +44,7 @@ class Figure(MatplotlibFigure):
     def png(self, dpi: float | None = None) -> bytes:
         """The PNG file's bytes."""
         buffer = io.BytesIO()
-        with style(self.style):
-            self.savefig(buffer, format="png", dpi=dpi or DPI)
+        self.savefig(buffer, format="png", dpi=dpi or DPI)
         return buffer.getvalue()
 
     def _repr_png_(self) -> bytes:  # Jupyter shows the figure inline
@@ -64,13 +65,21 @@ def new_figure(width: float, height: float) -> Figure:
 
 def figure_function(func: F) -> F:
     """Decorator of the functions that draw a Figure: the drawing happens inside the current style (see
-    ``aezoo.viz.styles``), so that every font and line of the figure, tick labels included, takes its sizes."""
+    ``aezoo.viz.styles``), so that every font and line of the figure takes its sizes, and the layout is fixed
+    there, so that every save of the figure writes the same PNG."""
 
     @wraps(func)
     def draw(*args: Any, **kwargs: Any) -> Any:
-        with style():
-            fig = func(*args, **kwargs)
-            fig.draw_without_rendering()  # tick labels are made lazily: make them now, in the style
+        outermost = _nested.get() == 0
+        token = _nested.set(_nested.get() + 1)
+        try:
+            with style():
+                fig = func(*args, **kwargs)
+                if outermost:  # the outermost figure function, after any title was set: lay the figure
+                    fig.draw_without_rendering()  # out once, in the style, and keep that layout (constrained
+                    fig.set_layout_engine("none")  # layout moves a little on every draw: saves would differ)
+        finally:
+            _nested.reset(token)
         return fig
 
     return draw  # type: ignore[return-value]
