@@ -143,3 +143,12 @@ def test_compare_set_mistakes_are_usage_errors(sets, message, tmp_path):
     args = [a for s in sets for a in ("--set", s)]
     result = zoo("compare", "--train", "vae", "conv-ae", *args, "--home", tmp_path)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_training_ends_with_the_collapse_warning_only_when_the_model_collapsed(tmp_path):
+    collapsed = zoo_ok("train", "vae", "--epochs", "2", "--set", "beta=20", "--home", tmp_path)
+    assert "warning: posterior collapse: the decoder ignores the code (KL" in collapsed
+    assert "0 of 2 latent units active); try a smaller beta, KL warm-up or more epochs" in collapsed
+    healthy = zoo_ok("train", "conv-vae", "--epochs", "3", "--set", "beta=0.2", "--home", tmp_path)
+    assert "posterior collapse" not in healthy
+    assert "posterior collapse" not in zoo_ok("train", "mlp-ae", "--epochs", "1", "--home", tmp_path)

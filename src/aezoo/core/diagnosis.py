@@ -2,7 +2,10 @@
 the report and `zoo compare`): one function decides, so that every place says the same thing."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    import torch
 
 KL_FLOOR = 0.5  # nats per image: a code that tells the decoder less than one bit about the image
 COLLAPSE_ADVICE = "try a smaller beta, KL warm-up or more epochs"
@@ -37,3 +40,15 @@ def collapse_warning(metrics: Mapping[str, Any]) -> str | None:
 def warnings(metrics: Mapping[str, Any]) -> list[str]:
     """Every warning that applies to a run with these metrics (today: posterior collapse)."""
     return [w for w in (collapse_warning(metrics),) if w]
+
+
+def after_training(model: Any, val_images: "torch.Tensor", metrics: Mapping[str, Any]) -> list[str]:
+    """The warnings at the end of training, from the best epoch's validation metrics (``val_kl``) and the
+    active units of the validation codes (measured here, only for a model with a KL term)."""
+    if _number(metrics, "val_kl") is None:
+        return []
+    from aezoo.core.evaluator import active_units
+    from aezoo.core.sampling import encode_all
+
+    active = active_units(encode_all(model, val_images))["active_units"]
+    return warnings({**metrics, "val_active_units": active, "latent_dim": model.latent_dim})
