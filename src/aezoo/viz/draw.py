@@ -368,8 +368,8 @@ def overlaid_curves_figure(histories: Mapping[str, Sequence[dict[str, Any]]], ke
             if pts:
                 ax.plot(*zip(*pts), style, color=cmap(i % 10), label=f"{run} ({split})")
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{key} per image (each model's own objective)")
+    ax.set_ylabel(f"{key} per image")
     if ax.lines:
         ax.legend(fontsize="small")
-    set_title(fig, title or f"Training curves: {key}")
+    set_title(fig, title or f"Training curves: {key} (each model's own objective)")
     return fig
