@@ -33,6 +33,7 @@ class Figure(MatplotlibFigure):
         self.style = current()
         self.picks: list[Any] = []
         self.info: dict[str, Any] = {}
+        self.crop = False  # save without the white margins (figures whose panels keep their aspect)
 
     def save(self, path: Path | str, dpi: float | None = None) -> Path:
         """Write the figure as a PNG at ``dpi`` pixels per inch (default 100); the folder is created."""
@@ -44,7 +45,7 @@ class Figure(MatplotlibFigure):
     def png(self, dpi: float | None = None) -> bytes:
         """The PNG file's bytes."""
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=dpi or DPI)
+        self.savefig(buffer, format="png", dpi=dpi or DPI, bbox_inches="tight" if self.crop else None)
         return buffer.getvalue()
 
     def _repr_png_(self) -> bytes:  # Jupyter shows the figure inline

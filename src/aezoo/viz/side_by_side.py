@@ -71,10 +71,13 @@ def latent_maps(models: Sequence[Any], splits: Splits | Sequence[Splits], method
     everything = np.concatenate([*points, CIRCLE * np.array([[1.0, 1.0], [-1.0, -1.0]])])
     low, high = everything.min(0), everything.max(0)
     margin = 0.05 * (high - low).max()
-    side = 3.8
+    side = 3.8  # inches per panel, across
     columns = len(models) if len(models) <= 3 else math.ceil(len(models) / math.ceil(len(models) / 3))
     rows = math.ceil(len(models) / columns)
-    fig = new_figure(side * columns + 1.3, (side + 0.6) * rows + 0.8)
+    tall = side * float(np.clip((high[1] - low[1] + 2 * margin) / (high[0] - low[0] + 2 * margin), 0.5, 1.6))
+    fig = new_figure(side * columns + 1.3, (tall + 1.2) * rows + 0.6)
+    fig.set_layout_engine("compressed")  # constrained layout that closes the gaps around equal-aspect panels
+    fig.crop = True
     grid = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
     axes = grid.ravel()[:len(models)]
     for ax in grid.ravel()[len(models):]:
@@ -85,7 +88,7 @@ def latent_maps(models: Sequence[Any], splits: Splits | Sequence[Splits], method
     for i, (ax, (_, y), xy, label) in enumerate(zip(axes, mapped, points, labels)):
         draw.scatter(ax, xy, None if y is None else np.asarray(y), classes, legend=False)
         ax.add_patch(Circle((0, 0), CIRCLE, fill=False, linestyle="--", color="0.4", label="95 % of N(0, I)"))
-        ax.set_title(wrap(label, side, "axes.titlesize"))
+        ax.set_title(wrap(label, 0.85 * side, "axes.titlesize"))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel if i % columns == 0 else "")
         ax.set_xlim(low[0] - margin, high[0] + margin)
