@@ -51,8 +51,9 @@ def test_the_style_stays_with_the_figure_when_it_is_saved_outside_the_block(tmp_
         fig = draw.latent_figure(*labelled_codes())
         masked = draw.corruption_figure(x, x, x, mask=mask, title="masked")
         masked.savefig(tmp_path / "inside.png", dpi=100)  # plain matplotlib, inside the style
+        fig.savefig(tmp_path / "map-inside.png", dpi=100)
     before = text_sizes(fig)
-    fig.save(tmp_path / "p.png")
+    assert fig.save(tmp_path / "map.png").read_bytes() == (tmp_path / "map-inside.png").read_bytes()  # same ticks
     assert text_sizes(fig) == before and fig.style == "poster"
     assert masked.save(tmp_path / "outside.png").read_bytes() == (tmp_path / "inside.png").read_bytes()
     assert masked.png() == masked.png() == masked._repr_png_()  # shown inline, then saved: the same picture

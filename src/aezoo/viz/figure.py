@@ -45,7 +45,8 @@ class Figure(MatplotlibFigure):
     def png(self, dpi: float | None = None) -> bytes:
         """The PNG file's bytes."""
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=dpi or DPI, bbox_inches="tight" if self.crop else None)
+        with style(self.style):  # tick locators read the tick label size from the rc settings at every draw
+            self.savefig(buffer, format="png", dpi=dpi or DPI, bbox_inches="tight" if self.crop else None)
         return buffer.getvalue()
 
     def _repr_png_(self) -> bytes:  # Jupyter shows the figure inline
