@@ -26,6 +26,7 @@ def test_the_warning_says_the_numbers():
     {"test_kl": 3.24, "test_active_units": 13},  # a healthy conv-vae
     {"test_kl": KL_FLOOR, "test_active_units": 1},
     {"test_active_units": 0, "test_not_applicable": {"kl": "deterministic encoder"}},  # a plain AE has no KL
+    {"test_kl": 4.16, "test_active_units": 0, "test_posterior": "quantised"},  # VQ: kl is -log P(code)
     {},
 ])
 def test_a_healthy_model_or_one_without_a_kl_is_not_warned(metrics):

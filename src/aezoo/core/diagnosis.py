@@ -21,12 +21,12 @@ def _number(metrics: Mapping[str, Any], *keys: str) -> float | None:
 
 def collapse_warning(metrics: Mapping[str, Any]) -> str | None:
     """"posterior collapse: ..." when a model with a KL term has a KL near 0 (below KL_FLOOR nats per image) or
-    no active latent unit, else None. Reads the test metrics of `zoo eval` (``test_kl``, ``test_active_units``)
-    or, at the end of training, the validation ones (``val_kl``, ``val_active_units``); a model without a KL
-    (a plain autoencoder) gets no warning."""
+    no active latent unit, else None. Reads the test metrics of `zoo eval` (``test_kl``, ``test_active_units``,
+    ``test_posterior``) or, at the end of training, the validation ones (``val_kl``, ``val_active_units``); a
+    model without a KL term (a plain autoencoder, a quantised code) gets no warning."""
     kl = _number(metrics, "test_kl", "val_kl", "kl")
-    if kl is None:
-        return None
+    if kl is None or metrics.get("test_posterior", metrics.get("posterior")) == "quantised":
+        return None  # a VQ model's "KL" is -log P(code): no KL term that could pull the codes to the prior
     active = _number(metrics, "test_active_units", "val_active_units", "active_units")
     dims = _number(metrics, "test_latent_dim", "latent_dim")
     if kl >= KL_FLOOR and active != 0:
@@ -51,4 +51,5 @@ def after_training(model: Any, val_images: "torch.Tensor", metrics: Mapping[str,
     from aezoo.core.sampling import encode_all
 
     active = active_units(encode_all(model, val_images))["active_units"]
-    return warnings({**metrics, "val_active_units": active, "latent_dim": model.latent_dim})
+    return warnings({**metrics, "val_active_units": active, "latent_dim": model.latent_dim,
+                     "posterior": model.capabilities.posterior})

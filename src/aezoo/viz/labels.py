@@ -6,8 +6,6 @@ from typing import Any, Sequence
 
 from aezoo.viz.html import format_value
 
-UNSET = object()
-
 
 def run_label(model: Any) -> str:
     """``name (id)`` for a named run, the id for an unnamed one; a model that is no saved run is described by
