@@ -28,7 +28,7 @@ def shown(*args) -> dict:
     return json.loads(result.stdout)
 
 
-FIGURES = [["reconstruct"], ["latent"], ["sample"], ["sample", "--like", "3"], ["generate", "--label", "2"],
+FIGURES = [["reconstruct"], ["latent", "--method", "pca"], ["sample"], ["sample", "--like", "3"], ["generate", "--label", "2"],
            ["generate", "--label", "all"], ["interpolate"], ["denoise"], ["inpaint"], ["traverse"]]
 
 
