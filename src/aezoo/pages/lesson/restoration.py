@@ -1,0 +1,39 @@
+"""Section 2, compression, denoising and inpainting: what the deep AE's small code keeps, and autoencoders trained
+on corrupted inputs with clean targets restoring test images (before, after, the original; masks visible)."""
+from __future__ import annotations
+
+from aezoo.core.evaluator import compression_ratio, inference, model_device, psnr_per_image
+from aezoo.pages.lesson.common import Figure, Lesson, Section
+from aezoo.pages.lesson.runs import COMPRESSION_DIM, DENOISING, INPAINTING
+from aezoo.viz import views
+
+SHOWN = 10
+
+
+def build(L: Lesson) -> Section:
+    t = L.t
+    role = f"deep-ae-z{COMPRESSION_DIM}"
+    deep = L.model(role)
+    x = L.test_images
+    with inference(deep):
+        psnr = float(psnr_per_image(deep.reconstruct(x.to(model_device(deep))).cpu(), x).mean())
+    bits = compression_ratio(deep.input_shape, deep.posterior.code_bits())
+    pixels = x[0].numel()
+    compressed = views.reconstruction(deep, L.splits, L.path("restoration-compression"), n=SHOWN)
+    numbers = [t("b.compression", d=deep.latent_dim, pixels=pixels, fewer=pixels / deep.latent_dim,
+                 bits=bits["compression_ratio"], psnr=psnr)]
+    figures = [Figure(compressed.path, t("b.compression_caption", d=deep.latent_dim),
+                      [f"zoo reconstruct {L.ref(role)} -n {SHOWN}"])]
+    values = {"compression": {"latent_dim": deep.latent_dim, "pixels": pixels, "psnr": psnr, **bits}}
+    for need, inpainting, command in ((DENOISING, False, "denoise"), (INPAINTING, True, "inpaint")):
+        shown = views.restoration(L.model(need.role), L.splits, L.path(f"restoration-{command}"), inpainting=inpainting)
+        e = shown.info["errors"]
+        before, after = e["corrupted_psnr"], e["restored_psnr"]
+        what = dict(kind=shown.info["corruption"], level=shown.info["level"], before=before, after=after,
+                    gain=after - before)
+        key = "inpaint" if inpainting else "denoise"
+        numbers.append(t(f"b.{key}_gain" if after > before else f"b.{key}_no_gain", **what))
+        figures.append(Figure(shown.path, t(f"b.{key}_caption", kind=what["kind"], level=what["level"]),
+                              [f"zoo {command} {L.ref(need.role)}"]))
+        values[key] = {**what, "run": L.ref(need.role)}
+    return Section("restoration", t("b.title"), [t("b.text1"), t("b.text2")], numbers, figures, values)
