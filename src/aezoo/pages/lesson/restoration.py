@@ -25,15 +25,16 @@ def build(L: Lesson) -> Section:
     figures = [Figure(compressed.path, t("b.compression_caption", d=deep.latent_dim),
                       [f"zoo reconstruct {L.ref(role)} -n {SHOWN}"])]
     values = {"compression": {"latent_dim": deep.latent_dim, "pixels": pixels, "psnr": psnr, **bits}}
-    for need, inpainting, command in ((DENOISING, False, "denoise"), (INPAINTING, True, "inpaint")):
+    for need, inpainting, command, (gain, no_gain, caption) in (
+            (DENOISING, False, "denoise", ("b.denoise_gain", "b.denoise_no_gain", "b.denoise_caption")),
+            (INPAINTING, True, "inpaint", ("b.inpaint_gain", "b.inpaint_no_gain", "b.inpaint_caption"))):
         shown = views.restoration(L.model(need.role), L.splits, L.path(f"restoration-{command}"), inpainting=inpainting)
         e = shown.info["errors"]
         before, after = e["corrupted_psnr"], e["restored_psnr"]
         what = dict(kind=shown.info["corruption"], level=shown.info["level"], before=before, after=after,
                     gain=after - before)
-        key = "inpaint" if inpainting else "denoise"
-        numbers.append(t(f"b.{key}_gain" if after > before else f"b.{key}_no_gain", **what))
-        figures.append(Figure(shown.path, t(f"b.{key}_caption", kind=what["kind"], level=what["level"]),
+        numbers.append(t(gain if after > before else no_gain, **what))
+        figures.append(Figure(shown.path, t(caption, kind=what["kind"], level=what["level"]),
                               [f"zoo {command} {L.ref(need.role)}"]))
-        values[key] = {**what, "run": L.ref(need.role)}
+        values[command] = {**what, "run": L.ref(need.role)}
     return Section("restoration", t("b.title"), [t("b.text1"), t("b.text2")], numbers, figures, values)
