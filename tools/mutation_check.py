@@ -217,6 +217,18 @@ MUTATIONS: list[Mutation] = [
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/models/test_builtin_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),
+    M("pca-decoder-left-unfitted", "src/aezoo/models/pca.py",
+      "for basis in (model.encoder.basis, model.decoder.basis):", "for basis in (model.encoder.basis,):",
+      "tests/models/test_pca.py::test_pca_codes_and_reconstructions_are_scikit_learns"),
+    M("closed-form-fit-skipped", "src/aezoo/core/trainer.py",
+      "        if fitter is not None:\n            return self._fit_closed_form(fitter)\n", "",
+      "tests/models/test_pca.py::test_pca_is_fitted_once_and_zoo_train_says_so"),
+    M("lesson-collapse-never-named", "src/aezoo/pages/lesson/numbers.py",
+      "return active_units == 0 or (kl is not None and kl < COLLAPSE_KL)", "return False",
+      "tests/pages/test_lesson_sections.py::test_a_collapsed_vae_is_named_instead_of_the_textbook_claim"),
+    M("lesson-run-found-whatever-its-settings", "src/aezoo/pages/lesson/runs.py",
+      "    return (saved == {k: wanted[k]", "    return True or (saved == {k: wanted[k]",
+      "tests/pages/test_lesson_runs.py::test_a_run_squatting_on_a_lesson_name_is_refused"),
 ]
 
 

@@ -6,8 +6,8 @@ import pytest
 from helpers import one_thread
 
 from aezoo.core.trainer import auto_epochs
-from aezoo.pages.lesson.runs import (Budget, all_needs, deep_ae, lesson_epochs, linear_ae, run_name, train_command,
-                                     vae)
+from aezoo.pages.lesson.runs import (Budget, all_needs, deep_ae, lesson_epochs, linear_ae, pca, run_name,
+                                     train_command, vae)
 from aezoo.registry import Registry
 from aezoo.registry.refs import validate_name
 
@@ -21,6 +21,12 @@ def test_a_run_name_is_a_key_of_everything_that_makes_the_run():
               run_name(vae(2, 1.0), Budget("digits", None, 30, 1), "digits"),
               run_name(vae(2, 1.0), DIGITS, "fashion-mnist"), run_name(deep_ae(2), DIGITS, "digits")}
     assert name not in others and len(others) == 5
+
+
+def test_one_pca_fit_serves_every_budget():
+    assert run_name(pca(4), DIGITS, "digits") == run_name(pca(4), Budget("digits", None, 3), "digits")
+    assert run_name(pca(4), DIGITS, "digits") != run_name(pca(4), Budget("digits", None, 30, 1), "digits")
+    assert train_command(pca(4), DIGITS, "x") == "zoo train pca --set latent_dim=4 --seed 0 --name x"
 
 
 def test_a_run_name_is_valid_for_any_dataset_reference():

@@ -32,18 +32,17 @@ EXPECTED = {
 
 
 def tiny(need, splits, steps=60):
-    """The need's model with small widths, after a few Adam steps on digits, named like a lesson run."""
-    name = need.model if need.model in aezoo.list_models() else "mlp-ae"  # TODO(lesson): pca after [models merged]
-    valid = aezoo.model_spec(name).hyperparameters()
-    hp = {**{k: v for k, v in SMALL.items() if k in valid}, **need.hyperparameters}
-    if "hidden" in hp:
-        hp["hidden"] = SMALL["hidden"]  # TODO(lesson): keep () for the linear AE after [models merged]
+    """The need's model with small widths, fitted (PCA) or after a few Adam steps on digits, named like a lesson
+    run."""
+    valid = aezoo.model_spec(need.model).hyperparameters()
+    hp = {**need.hyperparameters, **{k: v for k, v in SMALL.items() if k in valid}}
     torch.manual_seed(0)
-    model = aezoo.create_model(name, input_shape=splits.input_shape, **hp)
-    params = list(model.parameters())
-    if params:
-        opt = torch.optim.Adam(params, 3e-3)
-        x = splits.train.floats()
+    model = aezoo.create_model(need.model, input_shape=splits.input_shape, **hp)
+    x = splits.train.floats()
+    if hasattr(model.objective, "fit_closed_form"):
+        model.objective.fit_closed_form(model, x)
+    else:
+        opt = torch.optim.Adam(model.parameters(), 3e-3)
         for step in range(steps):
             loss, _ = model.loss(x[(step * 64) % 1216:(step * 64) % 1216 + 64])
             opt.zero_grad()

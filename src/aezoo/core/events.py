@@ -124,7 +124,7 @@ class ConsoleProgress(TrainingEvents):
         if summary.get("status") != "finished":
             return
         if "fitted" in summary:
-            self.echo(f"fitted in {summary['fitted']} in {summary['train_seconds']:.1f} s ({summary['precision']})")
+            self.echo(f"fitted in {summary['fitted']} in {summary['train_seconds']:.1f} s")
             return
         line = (f"trained {summary['epochs_trained']} epochs in {summary['train_seconds']:.1f} s "
                 f"({summary['images_per_second']:.0f} images/s, {summary['precision']}")

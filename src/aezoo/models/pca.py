@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.checks import likelihood as likelihood_name
+from aezoo.core.checks import positive_int
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import Reconstruction
 from aezoo.core.posteriors import PointPosterior
@@ -74,14 +76,13 @@ class ClosedFormPCA(Reconstruction):
             basis.set(mean, directions)
 
 
-def build(input_shape: tuple[int, int, int], latent_dim: int = 8, likelihood: str = "gaussian") -> AutoEncoder:
+def build(input_shape: tuple[int, int, int], *, latent_dim: int, likelihood: str) -> AutoEncoder:
     """PCA with ``latent_dim`` components as an AutoEncoder (unfitted: zero directions until trained)."""
-    from aezoo.models.parts import check_positive
-
-    latent_dim = check_positive("latent_dim", latent_dim)
+    latent_dim = positive_int("latent_dim", latent_dim)
     pixels = math.prod(input_shape)
     if latent_dim > pixels:
         raise ValueError(f"latent_dim {latent_dim} is more than the {pixels} values of a {tuple(input_shape)} image; "
                          f"PCA has at most that many components")
     return AutoEncoder(PCAEncoder(input_shape, latent_dim), PCADecoder(input_shape, latent_dim), ClosedFormPCA(),
-                       input_shape, posterior=PointPosterior(latent_dim), likelihood=likelihood)
+                       input_shape, posterior=PointPosterior(latent_dim),
+                       likelihood=likelihood_name("likelihood", likelihood))

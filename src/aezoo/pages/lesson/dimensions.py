@@ -11,7 +11,7 @@ from aezoo.viz.lesson import curves_by_setting_figure
 from aezoo.viz.picks import pick
 
 METHODS = ("pca", "linear-ae", "deep-ae")
-CLOSE = 0.10  # the linear AE "matches" PCA when its error is within 10% of PCA's
+CLOSE = 0.15  # the linear AE "matches" PCA when its error is within 15% of PCA's at every size
 SHOWN = 10
 
 

@@ -18,7 +18,7 @@ BETAS = (0.0, 1.0, 4.0)  # the KL weights of the sweep (1: the plain VAE of the 
 HIGH_DIM = 16  # the higher-dimensional VAE of the t-SNE and sampling sections
 HIDDEN = (512, 256)  # hidden widths of the deep AE, as of the tutorial's VAE, so the two differ only in the KL
 LINEAR_LR = 1e-2  # a linear autoencoder creeps towards PCA's optimum at 1e-3; 1e-2 gets there in a class's time
-LINEAR_AE = ("mlp-ae", {"hidden": ()})  # a linear autoencoder: no hidden layers
+LINEAR_AE = ("linear-ae", {})
 QUICK_STEPS = 600  # optimiser steps per run with --quick (about 30 epochs of digits)
 BATCH_SIZE = 64
 
@@ -34,10 +34,11 @@ class Need:
     model: str
     hyperparameters: dict[str, Any] = field(default_factory=dict, hash=False)
     lr: float | None = None
+    closed_form: bool = False  # fitted once (PCA): the budget's epochs do not apply
 
 
 def pca(d: int) -> Need:
-    return Need(f"pca-z{d}", "pca", {"latent_dim": d})
+    return Need(f"pca-z{d}", "pca", {"latent_dim": d}, closed_form=True)
 
 
 def linear_ae(d: int) -> Need:
@@ -115,8 +116,13 @@ def settings(need: Need, budget: Budget, dataset_name: str) -> dict[str, Any]:
 
     hp = model_spec(need.model).check(need.hyperparameters)
     return json.loads(json.dumps({"model": need.model, "hyperparameters": hp, "dataset": dataset_name,
-                                  "data_dir": budget.data_dir, "epochs": budget.epochs, "seed": budget.seed,
+                                  "data_dir": budget.data_dir, "epochs": epochs(need, budget), "seed": budget.seed,
                                   "lr": need.lr, "batch_size": BATCH_SIZE}, sort_keys=True, default=str))
+
+
+def epochs(need: Need, budget: Budget) -> int:
+    """The budget's epochs; 1 for a closed-form fit, so one PCA serves every budget."""
+    return 1 if need.closed_form else budget.epochs
 
 
 def run_name(need: Need, budget: Budget, dataset_name: str) -> str:
@@ -172,10 +178,11 @@ def obtain(need: Need, budget: Budget, dataset_name: str, home: str | None = Non
                              f"otherwise; rename or remove it (`zoo runs rm {record.id}`) and run the lesson again")
         say(f"reusing {name} ({need.role})")
         return Obtained(need, load(record.id, home=home), reused=True)
-    say(f"training {need.role}: {need.model} {describe_hp(need)}for {budget.epochs} epochs as {name}")
+    how = "in closed form" if need.closed_form else f"for {budget.epochs} epochs"
+    say(f"{'fitting' if need.closed_form else 'training'} {need.role}: {need.model} {describe_hp(need)}{how} as {name}")
     options = {"lr": need.lr} if need.lr is not None else {}
     net = train(need.model, dataset=budget.dataset, data_dir=budget.data_dir, hyperparameters=need.hyperparameters,
-                name=name, registry=registry, progress=progress, epochs=budget.epochs, seed=budget.seed,
+                name=name, registry=registry, progress=progress, epochs=epochs(need, budget), seed=budget.seed,
                 batch_size=BATCH_SIZE, device="auto", **options)
     return Obtained(need, net.eval(), reused=False)
 
@@ -200,7 +207,7 @@ def train_command(need: Need, budget: Budget, name: str) -> str:
         parts += ["--data-dir", budget.data_dir]
     for key, value in need.hyperparameters.items():
         parts += ["--set", f"{key}={format_value(value)}"]
-    parts += ["--epochs", str(budget.epochs), "--seed", str(budget.seed)]
+    parts += ([] if need.closed_form else ["--epochs", str(budget.epochs)]) + ["--seed", str(budget.seed)]
     if need.lr is not None:
         parts += ["--lr", f"{need.lr:g}"]
     return " ".join(parts + ["--name", name])
