@@ -246,7 +246,7 @@ MUTATIONS: list[Mutation] = [
       "        if fitter is not None:\n            return self._fit_closed_form(fitter)\n", "",
       "tests/models/test_pca.py::test_pca_is_fitted_once_and_zoo_train_says_so"),
     M("lesson-collapse-never-named", "src/aezoo/pages/lesson/numbers.py",
-      "return active_units == 0 or (kl is not None and kl < COLLAPSE_KL)", "return False",
+      '"collapsed": collapse_warning(m) is not None}', '"collapsed": False}',
       "tests/pages/test_lesson_sections.py::test_a_collapsed_vae_is_named_instead_of_the_textbook_claim"),
     M("lesson-run-found-whatever-its-settings", "src/aezoo/pages/lesson/runs.py",
       "    return (saved == {k: wanted[k]", "    return True or (saved == {k: wanted[k]",

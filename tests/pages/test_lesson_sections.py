@@ -65,14 +65,13 @@ def classifier(digits, tmp_path_factory):
 
 
 def lesson(digits, runs, classifier, tmp_path, lang="en"):
-    return Lesson(digits, runs, catalogue.load(lang), tmp_path, classifier, 0, lambda k: f"zoo lesson --section {k}",
-                  DIMS, BETAS, cache={"classifier_dir": tmp_path})
+    return Lesson(digits, runs, catalogue.load(lang), classifier, 0, lambda k: f"zoo lesson --section {k}", DIMS,
+                  BETAS, tmp_path)
 
 
 @pytest.fixture(scope="module")
 def built(digits, runs, classifier, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("figures")
-    L = lesson(digits, runs, classifier, folder)
+    L = lesson(digits, runs, classifier, tmp_path_factory.mktemp("cache"))
     with one_thread():
         return {key: BUILDERS[key](L) for key in SECTIONS}
 
@@ -99,7 +98,7 @@ def test_each_section_has_its_figures_and_the_numbers_that_carry_it(built, key):
     section.check()
     assert len(section.figures) >= figures and len(section.numbers) >= sentences
     for figure in section.figures:
-        assert figure.path.read_bytes()[:4] == b"\x89PNG"
+        assert figure.image.png()[:4] == b"\x89PNG"
         assert figure.caption and figure.commands and all(c.startswith("zoo ") for c in figure.commands)
     assert values <= set(section.values)
     assert all(re.search(r"\d", sentence) for sentence in section.numbers), section.numbers
@@ -174,9 +173,9 @@ def test_section_values_are_the_numbers_the_sentences_show(built):
     assert f"{errors['deep-ae'][0]:.4f}" in built["dimensions"].numbers[0]
 
 
-def test_section_check_names_missing_files(tmp_path):
+def test_section_check_refuses_what_is_no_figure(tmp_path):
     from aezoo.pages.lesson.common import Figure
 
     section = Section("x", "X", ["a", "b"], ["1"], [Figure(tmp_path / "gone.png", "c", ["zoo x"])], {"n": 1})
-    with pytest.raises(ValueError, match="figure files missing: .*gone.png"):
+    with pytest.raises(ValueError, match="lesson section 'x': not a figure: 'c'"):
         section.check()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from aezoo.commands.options import HOME_OPTION
+from aezoo.commands.options import HOME_OPTION, STYLE_OPTION
 from aezoo.pages.lesson import SECTIONS
 
 
@@ -35,10 +35,11 @@ def _languages() -> list[str]:
               help="Only this section (repeatable): trains and shows only what it needs.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="HTML page to write [default: lesson-DATASET[-quick]-LANG.html]; its numbers go next to it (.json).")
+@STYLE_OPTION
 @click.option("--progress", is_flag=True, help="Show each run's training progress.")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
 @HOME_OPTION
-def lesson_cmd(dataset, data_dir, epochs, quick, seed, lang, sections, output, progress, open_page, home):
+def lesson_cmd(dataset, data_dir, epochs, quick, seed, lang, sections, output, style, progress, open_page, home):
     """The classic VAE tutorial's story told with your own runs on DATASET, section by section: dimensionality
     reduction (PCA, a linear and a deep autoencoder), compression / denoising / inpainting, the plain AE's irregular
     latent space against the VAE's (shared axes, N(0, I) draws decoded by both), the KL term (a beta sweep, collapse
@@ -51,6 +52,7 @@ def lesson_cmd(dataset, data_dir, epochs, quick, seed, lang, sections, output, p
     \b
     zoo lesson --quick
     zoo lesson --dataset fashion-mnist --epochs 3 --lang es
+    zoo lesson --quick --style talk        # every font and line 1.5x, for a lecture hall
     """
     from aezoo.core.events import ConsoleProgress
     from aezoo.pages.lesson.page import build_lesson
@@ -61,7 +63,7 @@ def lesson_cmd(dataset, data_dir, epochs, quick, seed, lang, sections, output, p
                      *(list(sections) if sections else []), lang])
     path = Path(output) if output else Path(name + ".html")
     summary = build_lesson(path, dataset, data_dir, epochs, quick, seed, lang, list(sections) or None, home, say,
-                           ConsoleProgress(echo=say) if progress else False)
+                           ConsoleProgress(echo=say) if progress else False, look=style)
     trained = sum(not r["reused"] for r in summary["runs"].values())
     click.echo(f"wrote {path} ({len(summary['sections'])} sections, {len(summary['runs'])} runs: {trained} trained, "
                f"{len(summary['runs']) - trained} reused)\nwrote {path.with_suffix('.json')}")

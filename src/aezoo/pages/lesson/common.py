@@ -14,9 +14,9 @@ from aezoo.pages.lesson.catalogue import Catalogue
 
 @dataclass
 class Figure:
-    """A PNG on the page, what it shows, and the `zoo` commands that make it alone."""
+    """A figure on the page (an aezoo.viz Figure), what it shows, and the `zoo` commands that make it alone."""
 
-    path: Path
+    image: Any
     caption: str
     commands: list[str]
 
@@ -34,31 +34,33 @@ class Section:
     values: dict[str, Any]
     table: str = ""  # HTML: the section's numbers as a table, when there are many
     note: str = ""  # a caveat, shown boxed
+    beside: bool = False  # figures side by side (two maps of the same codes), else one under the other
 
     def check(self) -> None:
         """A section without a number or without a figure does not make its point: refuse it."""
         missing = [what for what, present in (("numbers", self.numbers), ("figures", self.figures)) if not present]
         if missing:
             raise ValueError(f"lesson section {self.key!r} has no {' and no '.join(missing)}")
-        gone = [str(f.path) for f in self.figures if not Path(f.path).is_file()]
-        if gone:
-            raise ValueError(f"lesson section {self.key!r}: figure files missing: {', '.join(gone)}")
+        drawn = [f.caption for f in self.figures if not callable(getattr(f.image, "png", None))]
+        if drawn:
+            raise ValueError(f"lesson section {self.key!r}: not a figure: {drawn[0]!r}")
 
 
 @dataclass
 class Lesson:
-    """What a section builder gets: the loaded runs by role, the dataset's splits, the catalogue ``t``, a folder
-    for figures, the pixel classifier (None for unlabelled data), and how to spell the commands."""
+    """What a section builder gets: the loaded runs by role, the dataset's splits, the catalogue ``t``, the pixel
+    classifier (None for unlabelled data), where it may cache, and how to spell the commands."""
 
     splits: Splits
     runs: dict[str, Any]  # role -> runs.Obtained
     t: Catalogue
-    folder: Path
     classifier: Any = None
     seed: int = 0
     section_command: Callable[[str], str] = lambda key: f"zoo lesson --section {key}"
     dims: tuple[int, ...] = ()
     betas: tuple[float, ...] = ()
+    cache_dir: Path | None = None  # the registry's cache (the classifier behind class consistency)
+    style: str = "notebook"  # the figures' size style; the commands repeat it
     cache: dict[str, Any] = field(default_factory=dict)
 
     def model(self, role: str) -> Any:
@@ -68,8 +70,13 @@ class Lesson:
         """The run's name, as the reproducing commands write it."""
         return self.runs[role].name
 
-    def path(self, name: str) -> Path:
-        return self.folder / f"{name}.png"
+    def command(self, text: str) -> str:
+        """A figure command as it makes this page's figure: with ``--style`` when the page has one."""
+        return text + ("" if self.style == "notebook" else f" --style {self.style}")
+
+    def number(self, value: float) -> str:
+        """A number beside a point of a figure, in the page's language."""
+        return self.t.number(value, ".3g")
 
     @property
     def test_images(self) -> torch.Tensor:

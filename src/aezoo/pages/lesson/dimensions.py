@@ -20,8 +20,8 @@ def build(L: Lesson) -> Section:
     label = {"pca": t("a.pca"), "linear-ae": t("a.linear"), "deep-ae": t("a.deep")}
     errors = {m: [reconstruction_mse(L.model(f"{m}-z{d}"), x) for d in dims] for m in METHODS}
 
-    curve = curves_by_setting_figure(dims, {label[m]: errors[m] for m in METHODS}, L.path("dimensions-error"),
-                                     title=t("a.curve_title"), xlabel=t("a.curve_x"), ylabel=t("a.curve_y"))
+    curve = curves_by_setting_figure(dims, {label[m]: errors[m] for m in METHODS}, title=t("a.curve_title"),
+                                     xlabel=t("a.curve_x"), ylabel=t("a.curve_y"))  # the numbers: in the table
     d0 = dims[0]
     picks = pick(L.splits.test, SHOWN, L.splits.classes)
     originals = x[picks.indices]
@@ -29,7 +29,7 @@ def build(L: Lesson) -> Section:
     for m in METHODS:
         with torch.no_grad():
             rows.append((f"{label[m]}\n{d0}-D", L.model(f"{m}-z{d0}").reconstruct(originals).cpu()))
-    recon = draw.rows_figure(rows, L.path("dimensions-reconstructions"), title=t("a.rows_title", d=d0))
+    recon = draw.rows_figure(rows, t("a.rows_title", d=d0))
 
     pca, lin, deep = (errors[m] for m in METHODS)
     numbers = [deep_vs_pca(L, d0, deep[0], pca[0]), linear_vs_pca(L, dims, lin, pca)]
@@ -38,7 +38,7 @@ def build(L: Lesson) -> Section:
     commands = [L.section_command("dimensions")]
     figures = [Figure(curve, t("a.curve_caption"), commands),
                Figure(recon, t("a.rows_caption", d=d0),
-                      [f"zoo reconstruct {L.ref(f'{m}-z{d0}')} -n {SHOWN}" for m in METHODS])]
+                      [L.command(f"zoo reconstruct {L.ref(f'{m}-z{d0}')} -n {SHOWN}") for m in METHODS])]
     head = [t("a.table_dim")] + [label[m] for m in METHODS]
     body = [[f"{d}"] + [t.number(errors[m][i], ".4f") for m in METHODS] for i, d in enumerate(dims)]
     return Section("dimensions", t("a.title"), [t("a.text1", pixels=x[0].numel()), t("a.text2")], numbers, figures,

@@ -2,14 +2,11 @@
 active units per beta with collapsed runs marked, and each run's codes."""
 from __future__ import annotations
 
-from aezoo.core import sampling as generate
-from aezoo.data.splits import to_float
 from aezoo.pages.lesson.common import Figure, Lesson, Section, table
 from aezoo.pages.lesson.numbers import kl_and_reconstruction, monotone
 from aezoo.pages.lesson.runs import vae
-from aezoo.viz import draw
 from aezoo.viz.lesson import sweep_figure
-from aezoo.viz.picks import spread
+from aezoo.viz.side_by_side import latent_maps
 
 MAPPED = 2000
 
@@ -22,8 +19,8 @@ def build(L: Lesson) -> Section:
     units = [float(r["active_units"]) for r in rows]
     marked = [r["collapsed"] for r in rows]
     curves = sweep_figure(betas, [(t("d.kl_axis"), kls), (t("d.rec_axis"), recs), (t("d.active_axis"), units)],
-                          marked, L.path("kl-sweep"), title=t("d.sweep_title"), xlabel="beta",
-                          marked_label=t("d.collapsed"))
+                          marked, title=t("d.sweep_title"), xlabel="beta", marked_label=t("d.collapsed"),
+                          number=L.number)
     values = dict(b0=betas[0], b1=betas[-1], kl0=kls[0], kl1=kls[-1], rec0=recs[0], rec1=recs[-1])
     numbers = [t("d.kl_falls" if monotone(kls, rising=False) else "d.kl_not_monotone", **values),
                t("d.rec_rises" if monotone(recs, rising=True) else "d.rec_not_monotone", **values)]
@@ -34,20 +31,14 @@ def build(L: Lesson) -> Section:
         low = min(range(len(betas)), key=lambda i: kls[i])
         numbers.append(t("d.none_collapsed", beta=betas[low], kl=kls[low]))
     refs = " ".join(L.ref(r) for r in roles)
-    figures = [Figure(curves, t("d.sweep_caption"), [L.section_command("kl")])]
-    figures += [Figure(p, t("d.maps_caption"), [f"zoo compare {refs}"]) for p in latent_maps(L, roles)]
+    labels = [f"beta={b:g}" + (f" ({t('d.collapsed')})" if r["collapsed"] else "") for b, r in zip(betas, rows)]
+    maps = latent_maps([L.model(r) for r in roles], L.splits, method="direct", limit=MAPPED, labels=labels,
+                       title=t("d.maps_title"))
+    figures = [Figure(curves, t("d.sweep_caption"), [L.section_command("kl")]),
+               Figure(maps, t("d.maps_caption"), [L.command(f"zoo compare {refs}")])]
     head = ["beta", t("d.kl_axis"), t("d.rec_axis"), t("d.active_axis"), t("d.collapsed")]
     body = [[f"{b:g}", t.number(r["kl"], ".4g"), t.number(r["rec"], ".4g"), str(r["active_units"]),
              t("d.yes") if r["collapsed"] else t("d.no")] for b, r in zip(betas, rows)]
     return Section("kl", t("d.title"), [t("d.text1"), t("d.text2")], numbers, figures,
                    {"betas": betas, "runs": {f"{b:g}": r for b, r in zip(betas, rows)}}, table=table(head, body))
 
-
-def latent_maps(L: Lesson, roles: list[str]) -> list:
-    """Each beta's test codes; drawn one per figure until viz has shared axes."""
-    test = L.splits.test
-    keep = sorted(spread(test.labels, MAPPED, len(test)))
-    x = to_float(test.images[keep])
-    labels = None if test.labels is None else test.labels[keep]
-    return [draw.latent_figure(generate.encode_all(L.model(r), x), labels, L.path(f"kl-map-{i}"), method="direct",
-                               class_names=L.splits.classes) for i, r in enumerate(roles)]

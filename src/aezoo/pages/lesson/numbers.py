@@ -10,9 +10,7 @@ import numpy as np
 import torch
 
 from aezoo.core import sampling as generate
-from aezoo.core.priors import StandardNormal
 
-COLLAPSE_KL = 0.05  # nats per image: below this, or with no active unit, the posterior has collapsed
 PRIOR_MASS = 0.95  # the N(0, I) region codes are tested against: the ball holding this share of its draws
 NEIGHBOURS = 10
 
@@ -48,12 +46,6 @@ def share_inside_prior(codes: torch.Tensor, mass: float = PRIOR_MASS) -> float:
     return float((np.square(a).sum(1) <= chi2.ppf(mass, a.shape[1])).mean())
 
 
-def standard_normal_images(model: Any, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` draws from N(0, I) decoded by the model, whatever it samples from by default."""
-    prior = StandardNormal(model.latent_dim)
-    return generate.decode_draws(model, prior, n, torch.Generator().manual_seed(seed)).cpu()
-
-
 def effective_classes(predicted: np.ndarray, n_classes: int) -> float:
     """exp(entropy) of the predicted classes' histogram: n_classes when every class is as frequent, 1 when all
     images are one class (the perplexity of the labels a classifier gives)."""
@@ -83,18 +75,13 @@ def distance_correlation(codes: np.ndarray, mapped: np.ndarray) -> float:
 
 def kl_and_reconstruction(model: Any, split: Any) -> dict[str, Any]:
     """Test KL (nats per image), reconstruction term (-log p(x|z) at the code, nats per image), squared error,
-    active units, and whether the posterior collapsed, from the evaluator `zoo eval` uses."""
+    active units, and whether the posterior collapsed, from the evaluator and the collapse rule `zoo eval` uses."""
+    from aezoo.core.diagnosis import collapse_warning
     from aezoo.core.evaluator import Evaluator
 
     m = Evaluator(iw_samples=1).evaluate(model, split)
-    kl = m.get("kl")
-    return {"kl": kl, "rec": m["rec_nll"], "mse_sum": m["mse"], "active_units": m["active_units"],
-            "latent_dim": model.latent_dim, "collapsed": collapsed(kl, m["active_units"])}
-
-
-def collapsed(kl: float | None, active_units: int) -> bool:
-    """Posterior collapse: no latent dimension carries information (no active unit, or a KL near 0)."""
-    return active_units == 0 or (kl is not None and kl < COLLAPSE_KL)
+    return {"kl": m.get("kl"), "rec": m["rec_nll"], "mse_sum": m["mse"], "active_units": m["active_units"],
+            "latent_dim": model.latent_dim, "collapsed": collapse_warning(m) is not None}
 
 
 def class_means(model: Any, images: torch.Tensor, labels: torch.Tensor) -> dict[int, torch.Tensor]:

@@ -8,7 +8,6 @@ them; every sentence comes from the language's catalogue and every claim carries
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -35,10 +34,12 @@ table.numbers td { text-align: right; } p.note { border-left: 4px solid #d9a400;
 figure.lesson { display: block; margin: 1em 0 1.4em; } figure.lesson img { max-width: 100%; }
 figcaption { color: #333; max-width: 60em; } figcaption code, pre { background: #f1f1f1; padding: 0.1em 0.3em; }
 pre { padding: 0.4em 0.6em; white-space: pre-wrap; margin: 0.3em 0; font-size: 0.85em; }
+div.beside { display: flex; gap: 1.5em; align-items: flex-start; } div.beside figure.lesson { flex: 1 1 0; min-width: 0; }
 """
 
 
-def lesson_command(budget: Budget, lang: str, quick: bool, epochs: int | None, section: str | None = None) -> str:
+def lesson_command(budget: Budget, lang: str, quick: bool, epochs: int | None, look: str = "notebook",
+                   section: str | None = None) -> str:
     """The `zoo lesson` command that makes this page again (or one ``section`` of it)."""
     parts = ["zoo", "lesson"]
     if budget.dataset != "digits":
@@ -53,6 +54,8 @@ def lesson_command(budget: Budget, lang: str, quick: bool, epochs: int | None, s
         parts += ["--seed", str(budget.seed)]
     if lang != "en":
         parts += ["--lang", lang]
+    if look != "notebook":
+        parts += ["--style", look]
     if section:
         parts += ["--section", section]
     return " ".join(parts)
@@ -61,12 +64,16 @@ def lesson_command(budget: Budget, lang: str, quick: bool, epochs: int | None, s
 def build_lesson(path: Path | str, dataset: str = "digits", data_dir: str | None = None, epochs: int | None = None,
                  quick: bool = False, seed: int = 0, lang: str = "en", sections: Sequence[str] | None = None,
                  home: str | None = None, say: Say = lambda line: None, progress: Any = False,
-                 dims: Sequence[int] = DIMS, betas: Sequence[float] = BETAS) -> dict[str, Any]:
-    """Find or train the runs, write the page to ``path`` and its numbers to ``path`` with ``.json``; returns
-    the JSON summary (sections with their numbers, the runs used)."""
+                 dims: Sequence[int] = DIMS, betas: Sequence[float] = BETAS, look: str = "notebook") -> dict[str, Any]:
+    """Find or train the runs, write the page to ``path`` (figures drawn in style ``look``: notebook, talk, ...)
+    and its numbers to ``path`` with ``.json``; returns the JSON summary (sections with their numbers, the runs
+    used)."""
     from aezoo.api.catalog import load_dataset
     from aezoo.api.classifier import train_or_load_classifier
     from aezoo.registry import Registry
+    from aezoo.viz.styles import check, style
+
+    check(look)
 
     t = load(lang)
     keys = [k for k in SECTIONS if sections is None or k in sections]
@@ -82,21 +89,19 @@ def build_lesson(path: Path | str, dataset: str = "digits", data_dir: str | None
         runs[need.role] = obtain(need, budget, splits.name, home, numbered, progress)
     cache_dir = Registry(home).home / "cache" / "classifiers"
     classifier = train_or_load_classifier(splits.train, cache_dir) if splits.has_labels else None
+    command = lambda key=None: lesson_command(budget, lang, quick, epochs, look, key)  # noqa: E731
+    lesson = Lesson(splits, runs, t, classifier, seed, command, tuple(dims), tuple(betas), cache_dir, look)
     built: list[Section] = []
-    with tempfile.TemporaryDirectory(prefix="aezoo-lesson-") as folder:
-        lesson = Lesson(splits, runs, t, Path(folder), classifier, seed,
-                        lambda key: lesson_command(budget, lang, quick, epochs, key), tuple(dims), tuple(betas),
-                        cache={"classifier_dir": cache_dir})
+    with style(look):
         for key in keys:
             say(f"section {key}")
             section = BUILDERS[key](lesson)
             section.check()
             built.append(section)
-        command = lesson_command(budget, lang, quick, epochs)
-        text = render(t, built, runs, budget, splits.name, command)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        text = render(t, built, runs, budget, splits.name, command())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     summary = {"page": str(path), "lang": lang, "dataset": splits.name, "epochs": budget.epochs, "seed": seed,
                "sections": {s.key: {"title": s.title, "numbers": s.numbers, "values": s.values} for s in built},
                "runs": {role: {"run": r.model.run.id, "name": r.name, "model": r.need.model, "reused": r.reused}
@@ -108,7 +113,7 @@ def build_lesson(path: Path | str, dataset: str = "digits", data_dir: str | None
 def render(t: Catalogue, sections: Sequence[Section], runs: dict[str, Obtained], budget: Budget, dataset: str,
            command: str) -> str:
     """The whole HTML document."""
-    from aezoo.viz.html import STYLE, esc, image_data_uri
+    from aezoo.viz.html import STYLE, esc, png_data_uri
 
     trained = sum(not r.reused for r in runs.values())
     nav = "".join(f'<li><a href="#{s.key}">{esc(s.title)}</a></li>' for s in sections)
@@ -122,10 +127,12 @@ def render(t: Catalogue, sections: Sequence[Section], runs: dict[str, Obtained],
         part.append(f'<div class="numbers"><h3>{esc(t("page.numbers"))}</h3><ul>{items}</ul>{s.table}</div>')
         if s.note:
             part.append(f'<p class="note">{esc(s.note)}</p>')
+        figures = []
         for f in s.figures:
             commands = "".join(f"<pre>{esc(c)}</pre>" for c in f.commands)
-            part.append(f'<figure class="lesson"><img alt="{esc(f.caption)}" src="{image_data_uri(f.path)}">'
-                        f"<figcaption>{esc(f.caption)} {esc(t('page.command'))}{commands}</figcaption></figure>")
+            figures.append(f'<figure class="lesson"><img alt="{esc(f.caption)}" src="{png_data_uri(f.image.png())}">'
+                           f"<figcaption>{esc(f.caption)} {esc(t('page.command'))}{commands}</figcaption></figure>")
+        part.append(f'<div class="beside">{"".join(figures)}</div>' if s.beside else "".join(figures))
         body.append("".join(part) + "</section>")
     body.append(runs_section(t, runs, budget))
     body.append(f'<p class="sub">{esc(t("page.rebuild"))}</p><pre>{esc(command)}</pre>')

@@ -6,17 +6,18 @@ import numpy as np
 import torch
 
 from aezoo.core import sampling as generate
-from aezoo.data.splits import to_float
 from aezoo.pages.lesson.common import Figure, Lesson, Section
 from aezoo.pages.lesson.numbers import (PRIOR_MASS, effective_classes, extent, kl_and_reconstruction, mean_span,
-                                        ratio, share_inside_prior, standard_normal_images)
+                                        ratio, share_inside_prior)
 from aezoo.viz import draw
-from aezoo.viz.picks import pairs, spread
+from aezoo.viz.picks import pairs
+from aezoo.viz.side_by_side import decode_standard_normal, latent_maps, standard_normal_note
+from aezoo.viz.views import encode_test
 
 AE, VAE = "deep-ae-z2", "vae-z2-beta1"
-MAPPED = 2000  # test images whose codes are mapped
+MAPPED = 2000  # test images whose codes are mapped (as `zoo compare` maps them)
 DRAWS = 500  # N(0, I) draws classified
-SHOWN = 12  # of them shown
+SHOWN = 10  # of them shown (as `zoo compare` shows them)
 STEPS = 10
 
 
@@ -24,16 +25,13 @@ def build(L: Lesson) -> Section:
     t = L.t
     ae, vae = L.model(AE), L.model(VAE)
     names = {AE: t("c.ae"), VAE: t("c.vae")}
-    test = L.splits.test
-    keep = sorted(spread(test.labels, MAPPED, len(test)))
-    x = to_float(test.images[keep])
-    codes = {AE: generate.encode_all(ae, x), VAE: generate.encode_all(vae, x)}
-    labels = None if test.labels is None else test.labels[keep]
-    maps = shared_latent_maps(L, codes, labels, names)
-
-    draws = {role: standard_normal_images(L.model(role), DRAWS, L.seed) for role in (AE, VAE)}
-    prior = draw.rows_figure([(names[r], draws[r][:SHOWN]) for r in (AE, VAE)], L.path("regularity-prior"),
-                             title=t("c.prior_title"))
+    maps = latent_maps([ae, vae], L.splits, method="direct", limit=MAPPED, labels=[names[AE], names[VAE]],
+                       title=t("c.maps_title"))
+    codes = {role: encode_test(L.model(role), L.splits, MAPPED)[0] for role in (AE, VAE)}
+    draws = {role: decode_standard_normal(L.model(role), DRAWS, L.seed) for role in (AE, VAE)}
+    rows = [(f"{names[r]}\n{t('c.prior_meaningful' if standard_normal_note(L.model(r))[0] else 'c.prior_not_meaningful')}",
+             draws[r][:SHOWN]) for r in (AE, VAE)]
+    prior = draw.rows_figure(rows, t("c.prior_title"), labels="above")
     between = interpolations(L, names)
 
     spans = {r: mean_span(c) for r, c in codes.items()}
@@ -49,26 +47,20 @@ def build(L: Lesson) -> Section:
     values = {"span": span_values, "inside_prior": inside, "prior_mass": PRIOR_MASS}
     if L.has_labels:
         k = len(L.classifier.classes)
-        spread_ = {r: effective_classes(np.searchsorted(L.classifier.classes, L.classifier.predict(draws[r])), k)
-                   for r in draws}
-        numbers.append(t("c.classes" if spread_[VAE] > spread_[AE] else "c.classes_not", n=DRAWS, ae=spread_[AE],
-                         vae=spread_[VAE], k=k, accuracy=100 * L.classifier_accuracy()))
-        values["effective_classes"] = spread_
+        found = {r: effective_classes(np.searchsorted(L.classifier.classes, L.classifier.predict(draws[r])), k)
+                 for r in draws}
+        numbers.append(t("c.classes" if found[VAE] > found[AE] else "c.classes_not", n=DRAWS, ae=found[AE],
+                         vae=found[VAE], k=k, accuracy=100 * L.classifier_accuracy()))
+        values["effective_classes"] = found
     state = kl_and_reconstruction(vae, L.splits.test)
     values["vae"] = state
     if state["collapsed"]:
         numbers.insert(0, t("c.vae_collapsed", kl=state["kl"], active=state["active_units"]))
-    compare = f"zoo compare {L.ref(AE)} {L.ref(VAE)}"
-    figures = [Figure(p, t("c.maps_caption"), [compare]) for p in maps]
-    figures += [Figure(prior, t("c.prior_caption", n=SHOWN), [compare]),
-                Figure(between, t("c.interpolation_caption"), [L.section_command("regularity")])]
+    compare = L.command(f"zoo compare {L.ref(AE)} {L.ref(VAE)}")
+    figures = [Figure(maps, t("c.maps_caption"), [compare]),
+               Figure(prior, t("c.prior_caption", n=SHOWN), [compare]),
+               Figure(between, t("c.interpolation_caption"), [L.section_command("regularity")])]
     return Section("regularity", t("c.title"), [t("c.text1"), t("c.text2")], numbers, figures, values)
-
-
-def shared_latent_maps(L: Lesson, codes: dict[str, torch.Tensor], labels, names: dict[str, str]) -> list:
-    """The two code clouds; drawn one per figure until viz has shared axes."""
-    return [draw.latent_figure(c, labels, L.path(f"regularity-map-{i}"), method="direct",
-                               class_names=L.splits.classes) for i, c in enumerate(codes.values())]
 
 
 def interpolations(L: Lesson, names: dict[str, str]):
@@ -77,9 +69,10 @@ def interpolations(L: Lesson, names: dict[str, str]):
     (picks,) = pairs(L.splits.test, 1, L.splits.classes)
     a, b = L.test_images[picks.indices]
     captions = [f"#{i} ({c})" if c else f"#{i}" for i, c in zip(picks.indices, picks.names())]
+    original = L.t("fig.original")
     rows = []
     for role in (AE, VAE):
         path = generate.interpolate(L.model(role), a, b, STEPS).cpu()
         rows.append((names[role], torch.cat([a[None], path, b[None]]),
-                     [f"{captions[0]}\n{L.t('fig.original')}", *[""] * STEPS, f"{captions[1]}\n{L.t('fig.original')}"]))
-    return draw.rows_figure(rows, L.path("regularity-interpolation"), title=L.t("c.interpolation_title"))
+                     [f"{captions[0]}\n{original}", *[""] * STEPS, f"{captions[1]}\n{original}"]))
+    return draw.rows_figure(rows, L.t("c.interpolation_title"))

@@ -19,22 +19,26 @@ def build(L: Lesson) -> Section:
         psnr = float(psnr_per_image(deep.reconstruct(x.to(model_device(deep))).cpu(), x).mean())
     bits = compression_ratio(deep.input_shape, deep.posterior.code_bits())
     pixels = x[0].numel()
-    compressed = views.reconstruction(deep, L.splits, L.path("restoration-compression"), n=SHOWN)
+    compressed = views.reconstruction(deep, L.splits, SHOWN, title=t("b.compression_title", d=deep.latent_dim))
     numbers = [t("b.compression", d=deep.latent_dim, pixels=pixels, fewer=pixels / deep.latent_dim,
                  bits=bits["compression_ratio"], psnr=psnr)]
-    figures = [Figure(compressed.path, t("b.compression_caption", d=deep.latent_dim),
-                      [f"zoo reconstruct {L.ref(role)} -n {SHOWN}"])]
+    figures = [Figure(compressed, t("b.compression_caption", d=deep.latent_dim),
+                      [L.command(f"zoo reconstruct {L.ref(role)} -n {SHOWN}")])]
     values = {"compression": {"latent_dim": deep.latent_dim, "pixels": pixels, "psnr": psnr, **bits}}
-    for need, inpainting, command, (gain, no_gain, caption) in (
-            (DENOISING, False, "denoise", ("b.denoise_gain", "b.denoise_no_gain", "b.denoise_caption")),
-            (INPAINTING, True, "inpaint", ("b.inpaint_gain", "b.inpaint_no_gain", "b.inpaint_caption"))):
-        shown = views.restoration(L.model(need.role), L.splits, L.path(f"restoration-{command}"), inpainting=inpainting)
+    for need, inpainting, command, (gain, no_gain, caption, title) in (
+            (DENOISING, False, "denoise", ("b.denoise_gain", "b.denoise_no_gain", "b.denoise_caption",
+                                           "b.denoise_title")),
+            (INPAINTING, True, "inpaint", ("b.inpaint_gain", "b.inpaint_no_gain", "b.inpaint_caption",
+                                           "b.inpaint_title"))):
+        model = L.model(need.role)
+        kind, level, _ = views.corruption_for(model, inpainting)
+        shown = views.restoration(model, L.splits, inpainting=inpainting, title=t(title, kind=kind, level=level))
         e = shown.info["errors"]
         before, after = e["corrupted_psnr"], e["restored_psnr"]
         what = dict(kind=shown.info["corruption"], level=shown.info["level"], before=before, after=after,
                     gain=after - before)
         numbers.append(t(gain if after > before else no_gain, **what))
-        figures.append(Figure(shown.path, t(caption, kind=what["kind"], level=what["level"]),
-                              [f"zoo {command} {L.ref(need.role)}"]))
+        figures.append(Figure(shown, t(caption, kind=what["kind"], level=what["level"]),
+                              [L.command(f"zoo {command} {L.ref(need.role)}")]))
         values[command] = {**what, "run": L.ref(need.role)}
     return Section("restoration", t("b.title"), [t("b.text1"), t("b.text2")], numbers, figures, values)

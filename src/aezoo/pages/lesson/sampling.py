@@ -25,18 +25,19 @@ def build(L: Lesson) -> Section:
     role = vae(HIGH_DIM).role
     model, ref = L.model(role), L.ref(role)
     numbers, values = [], {}
-    shown = views.samples(model, L.splits, L.path("sampling-prior"), n=SAMPLES, seed=L.seed)
-    figures = [Figure(shown.path, t("f.prior_caption", d=model.latent_dim), [f"zoo sample {ref} -n {SAMPLES}"])]
+    shown = views.samples(model, L.splits, n=SAMPLES, seed=L.seed, title=t("f.prior_title", n=SAMPLES))
+    figures = [Figure(shown, t("f.prior_caption", d=model.latent_dim),
+                      [L.command(f"zoo sample {ref} -n {SAMPLES}")])]
 
     example = pick(L.splits.test, 1, L.splits.classes)
     index = example.indices[0]
-    like = views.samples_like(model, L.splits, L.path("sampling-like"), index, n=LIKE, seed=L.seed)
-    figures.append(Figure(like.path, t("f.like_caption", index=index), [f"zoo sample {ref} --like {index}"]))
+    like = views.samples_like(model, L.splits, index, n=LIKE, seed=L.seed, title=t("f.like_title", index=index))
+    figures.append(Figure(like, t("f.like_caption", index=index), [L.command(f"zoo sample {ref} --like {index}")]))
 
     (pair,) = pairs(L.splits.test, 1, L.splits.classes)
-    between = views.interpolation(model, L.splits, L.path("sampling-interpolation"), *pair.indices, steps=STEPS)
-    interpolation = Figure(between.path, t("f.interpolation_caption"),
-                           [f"zoo interpolate {ref} --from {pair.indices[0]} --to {pair.indices[1]}"])
+    between = views.interpolation(model, L.splits, *pair.indices, steps=STEPS, title=t("f.interpolation_title"))
+    interpolation = Figure(between, t("f.interpolation_caption"),
+                           [L.command(f"zoo interpolate {ref} --from {pair.indices[0]} --to {pair.indices[1]}")])
     if not L.has_labels:
         numbers.append(t("f.no_labels"))
         figures.append(interpolation)
@@ -48,9 +49,10 @@ def build(L: Lesson) -> Section:
     numbers.append(t("f.like", index=index, cls=L.class_name(label), n=LIKE, share=100 * values["like"]["same_class"]))
 
     chosen = pair.labels[1]
-    generated = views.class_samples(model, L.splits, L.path("sampling-class"), chosen, n=CLASS_IMAGES, seed=L.seed)
-    figures.append(Figure(generated.path, t("f.class_caption", cls=L.class_name(chosen)),
-                          [f"zoo generate {ref} --label {chosen}"]))
+    generated = views.class_samples(model, L.splits, chosen, n=CLASS_IMAGES, seed=L.seed,
+                                    title=t("f.class_title", cls=L.class_name(chosen)))
+    figures.append(Figure(generated, t("f.class_caption", cls=L.class_name(chosen)),
+                          [L.command(f"zoo generate {ref} --label {chosen}")]))
     consistency = class_consistency(L, model)
     values["class_consistency"] = consistency
     numbers.append(t("f.consistency", n=PER_CLASS, mean=100 * consistency["mean"], cls=L.class_name(chosen),
@@ -91,14 +93,13 @@ def class_blend(L: Lesson, model, a: int, b: int):
     p = L.classifier.probabilities(images)
     ia, ib = _column(L, a), _column(L, b)
     names = L.class_name(a), L.class_name(b)
-    captions = [f"{names[0]} {L.t.number(row[ia], '.2f')}\n{names[1]} {L.t.number(row[ib], '.2f')}" for row in p]
-    path = draw.rows_figure([(L.t("f.blend_row"), images, captions)], L.path("sampling-blend"),
-                            title=L.t("f.blend_title", a=names[0], b=names[1]))
-    return path, p
+    captions = [f"{L.t.number(row[ia], '.2f')}\n{L.t.number(row[ib], '.2f')}" for row in p]  # the title says which
+    fig = draw.rows_figure([(L.t("f.blend_row"), images, captions)], L.t("f.blend_title", a=names[0], b=names[1]))
+    return fig, p
 
 
 def class_consistency(L: Lesson, model) -> dict[str, float]:
     """The share of images generated from each class's statistics that the pixel classifier assigns to it."""
     from aezoo.api.classifier import class_consistency as measure
 
-    return measure(model, L.splits, PER_CLASS, L.cache["classifier_dir"], seed=L.seed)
+    return measure(model, L.splits, PER_CLASS, L.cache_dir, seed=L.seed)

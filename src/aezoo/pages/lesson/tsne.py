@@ -2,13 +2,11 @@
 its PCA map beside it, and how well each keeps the codes' neighbours and distances."""
 from __future__ import annotations
 
-from aezoo.core import sampling as generate
-from aezoo.data.splits import to_float
 from aezoo.pages.lesson.common import Figure, Lesson, Section
 from aezoo.pages.lesson.numbers import NEIGHBOURS, distance_correlation, knn_agreement
 from aezoo.pages.lesson.runs import HIGH_DIM, vae
 from aezoo.viz import draw
-from aezoo.viz.picks import spread
+from aezoo.viz.views import encode_test
 
 MAPPED = 1000  # t-SNE's cost grows with the points; 1000 show the classes and keep the page quick
 
@@ -17,18 +15,18 @@ def build(L: Lesson) -> Section:
     t = L.t
     role = vae(HIGH_DIM).role
     model = L.model(role)
-    test = L.splits.test
-    keep = sorted(spread(test.labels, MAPPED, len(test)))
-    codes = generate.encode_all(model, to_float(test.images[keep])).double().numpy()
-    labels = None if test.labels is None else test.labels[keep].numpy()
-    maps, paths = {}, {}
-    for method in ("tsne", "pca"):
-        maps[method], _ = draw._project(codes, method, L.seed)
-        paths[method] = draw.latent_figure(codes, labels, L.path(f"tsne-{method}"), method=method, seed=L.seed,
-                                           class_names=L.splits.classes)
+    codes, labels = encode_test(model, L.splits, MAPPED)
+    codes = codes.double().numpy()
+    labels = None if labels is None else labels.numpy()
+    maps, figures = {}, {}
+    for method, title in (("tsne", "e.tsne_title"), ("pca", "e.pca_title")):
+        xy, axes, plane = draw.project(codes, method, L.seed)  # once: the numbers and the figure share it
+        maps[method] = xy
+        figures[method] = draw.map_figure(xy, labels, axes, plane, L.splits.classes,
+                                          title=t(title, d=model.latent_dim), caveat_text=t("e.caveat_short"))
     corr = {m: distance_correlation(codes, xy) for m, xy in maps.items()}
     numbers = []
-    values = {"latent_dim": model.latent_dim, "points": len(keep), "distance_correlation": corr}
+    values = {"latent_dim": model.latent_dim, "points": len(codes), "distance_correlation": corr}
     if labels is not None:
         agree = {"codes": knn_agreement(codes, labels), **{m: knn_agreement(xy, labels) for m, xy in maps.items()}}
         values["neighbour_agreement"] = agree
@@ -38,9 +36,9 @@ def build(L: Lesson) -> Section:
     numbers.append(t("e.distances" if corr["pca"] > corr["tsne"] else "e.distances_not", tsne=corr["tsne"],
                      pca=corr["pca"]))
     ref = L.ref(role)
-    figures = [Figure(paths["tsne"], t("e.tsne_caption", d=model.latent_dim),
-                      [f"zoo latent {ref} --method tsne --limit {MAPPED}"]),
-               Figure(paths["pca"], t("e.pca_caption", d=model.latent_dim),
-                      [f"zoo latent {ref} --method pca --limit {MAPPED}"])]
-    return Section("tsne", t("e.title"), [t("e.text1", d=model.latent_dim), t("e.text2")], numbers, figures, values,
-                   note=t("e.caveat"))
+    shown = [Figure(figures["tsne"], t("e.tsne_caption", d=model.latent_dim),
+                    [L.command(f"zoo latent {ref} --method tsne --limit {MAPPED}")]),
+             Figure(figures["pca"], t("e.pca_caption", d=model.latent_dim),
+                    [L.command(f"zoo latent {ref} --method pca --limit {MAPPED}")])]
+    return Section("tsne", t("e.title"), [t("e.text1", d=model.latent_dim), t("e.text2")], numbers, shown, values,
+                   note=t("e.caveat"), beside=True)
