@@ -1,6 +1,7 @@
 """The lesson's runs: named by a key of their settings, found again by it (a second `zoo lesson` trains nothing),
 trained anew when the budget changes; and the `zoo lesson` command around them."""
 import json
+import re
 
 import pytest
 from helpers import one_thread
@@ -92,10 +93,12 @@ def test_a_run_squatting_on_a_lesson_name_is_refused(lesson_twice, zoo):
     assert "zoo runs rm mlp-ae-1" in result.output
 
 
-def test_the_spanish_page_is_written_in_spanish(zoo, tmp_path):
+def test_the_spanish_talk_page_is_in_spanish_and_its_commands_draw_for_a_lecture_hall(zoo, tmp_path):
     with one_thread():
-        result = zoo("lesson", "--section", "kl", "--epochs", 1, "--lang", "es", "-o", tmp_path / "es.html")
+        result = zoo("lesson", "--section", "kl", "--epochs", 1, "--lang", "es", "--style", "talk",
+                     "-o", tmp_path / "es.html")
     assert result.exit_code == 0, result.output
     page = (tmp_path / "es.html").read_text()
     assert '<html lang="es">' in page and "El término KL: un barrido de beta" in page
-    assert "zoo lesson --epochs 1 --lang es --section kl" in page
+    assert "zoo lesson --epochs 1 --lang es --style talk --section kl" in page
+    assert re.search(r"zoo compare lesson-digits-vae-z2-beta0-\w+ \S+ \S+ --style talk", page)
