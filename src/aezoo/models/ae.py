@@ -1,5 +1,6 @@
 """The plain autoencoders, trained on the reconstruction loss -log p(x|z) alone: mlp-ae (fully connected,
-``hidden``), linear-ae (one linear map each way, ``build_linear``), conv-ae (``channels``), and the restoring ones trained on corrupted inputs against clean targets:
+``hidden``), linear-ae (one linear map each way, ``build_linear``), conv-ae (``channels``), and the restoring ones
+trained on corrupted inputs against clean targets:
 denoising-ae (``noise``: 'gaussian', level = std; 'salt-pepper', level = fraction of pixels) and inpainting-ae
 (``mask``: 'pixels', level = drop probability; 'block', level = block side / image side)."""
 from __future__ import annotations

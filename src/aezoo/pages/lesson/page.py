@@ -34,7 +34,8 @@ table.numbers td { text-align: right; } p.note { border-left: 4px solid #d9a400;
 figure.lesson { display: block; margin: 1em 0 1.4em; } figure.lesson img { max-width: 100%; }
 figcaption { color: #333; max-width: 60em; } figcaption code, pre { background: #f1f1f1; padding: 0.1em 0.3em; }
 pre { padding: 0.4em 0.6em; white-space: pre-wrap; margin: 0.3em 0; font-size: 0.85em; }
-div.beside { display: flex; gap: 1.5em; align-items: flex-start; } div.beside figure.lesson { flex: 1 1 0; min-width: 0; }
+div.beside { display: flex; gap: 1.5em; align-items: flex-start; }
+div.beside figure.lesson { flex: 1 1 0; min-width: 0; }
 """
 
 
@@ -116,9 +117,11 @@ def render(t: Catalogue, sections: Sequence[Section], runs: dict[str, Obtained],
     from aezoo.viz.html import STYLE, esc, png_data_uri
 
     trained = sum(not r.reused for r in runs.values())
+    subtitle = t("page.subtitle", dataset=dataset, epochs=budget.epochs, seed=budget.seed, runs=len(runs),
+                 trained=trained, reused=len(runs) - trained)
     nav = "".join(f'<li><a href="#{s.key}">{esc(s.title)}</a></li>' for s in sections)
     body = [f"<h1>{esc(t('page.title', dataset=dataset))}</h1>",
-            f'<p class="sub">{esc(t("page.subtitle", dataset=dataset, epochs=budget.epochs, seed=budget.seed, runs=len(runs), trained=trained, reused=len(runs) - trained))}</p>',
+            f'<p class="sub">{esc(subtitle)}</p>',
             f'<p class="text">{esc(t("page.intro"))}</p>', f"<nav><ol>{nav}</ol></nav>"]
     for i, s in enumerate(sections, 1):
         part = [f'<section id="{s.key}"><h2>{i}. {esc(s.title)}</h2>']

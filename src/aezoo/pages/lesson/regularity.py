@@ -29,8 +29,9 @@ def build(L: Lesson) -> Section:
                        title=t("c.maps_title"))
     codes = {role: encode_test(L.model(role), L.splits, MAPPED)[0] for role in (AE, VAE)}
     draws = {role: decode_standard_normal(L.model(role), DRAWS, L.seed) for role in (AE, VAE)}
-    rows = [(f"{names[r]}\n{t('c.prior_meaningful' if standard_normal_note(L.model(r))[0] else 'c.prior_not_meaningful')}",
-             draws[r][:SHOWN]) for r in (AE, VAE)]
+    notes = {r: t("c.prior_meaningful" if standard_normal_note(L.model(r))[0] else "c.prior_not_meaningful")
+             for r in (AE, VAE)}
+    rows = [(f"{names[r]}\n{notes[r]}", draws[r][:SHOWN]) for r in (AE, VAE)]
     prior = draw.rows_figure(rows, t("c.prior_title"), labels="above")
     between = interpolations(L, names)
 
