@@ -49,7 +49,7 @@ AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evalua
 POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likelihoods.py"
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
-CHECKS = "src/aezoo/core/checks.py"
+CHECKS, VIEWS = "src/aezoo/core/checks.py", "src/aezoo/viz/views.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 
 MUTATIONS: list[Mutation] = [
@@ -108,6 +108,21 @@ MUTATIONS: list[Mutation] = [
     M("psnr-of-sum", EVALUATOR, "mse = (reconstruction - target).pow(2).flatten(1).mean(1)",
       "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
       "tests/core/test_evaluator.py::test_psnr_of_constant_error"),
+    M("pair-kl-ignored", OBJECTIVES, "        if hook is not None:\n            kl = hook(other, z)",
+      "        if False:\n            kl = hook(other, z)",
+      "tests/core/test_kl_and_kinds.py::test_a_q_objects_own_kl_comes_before_torch_distributions",
+      "tests/core/test_kl_and_kinds.py::test_a_priors_closed_form_kl_is_used_by_the_elbo_and_by_the_evaluator"),
+    M("level-kl-ignored", OBJECTIVES, "    if hasattr(q, \"kl_per_level\"):\n", "    if False:\n",
+      "tests/core/test_kl_and_kinds.py::test_per_level_kl_sums_to_the_kl_in_evaluation_and_training"),
+    M("elbo-samples-ignored", EVALUATOR, "z = q.sample(self.elbo_samples, generator)", "z = q.sample(1, generator)",
+      "tests/core/test_kl_and_kinds.py::test_the_elbo_averages_elbo_samples_draws_per_image"),
+    M("posterior-kind-unchecked", AUTOENCODER, "        check_kind(posterior)\n", "",
+      "tests/core/test_kl_and_kinds.py::test_a_posterior_must_declare_one_of_the_kinds"),
+    M("traverse-kl-by-duck-type", VIEWS, "by_kl = kind.per_dim_kl and isinstance(model.prior, StandardNormal)",
+      "by_kl = hasattr(model.infer(x[:1]), \"logvar\") and isinstance(model.prior, StandardNormal)",
+      "tests/core/test_kl_and_kinds.py::test_figures_name_the_codes_by_the_declared_kind_and_never_rank_a_non_gaussian_by_kl"),
+    M("traverse-sweeps-every-level", VIEWS, "    if levels:\n        codes = codes[:, :int(levels[0])]\n", "",
+      "tests/core/test_kl_and_kinds.py::test_traversals_of_a_hierarchical_model_sweep_the_level_the_decoder_reads"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
     M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
       "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),

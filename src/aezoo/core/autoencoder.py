@@ -12,7 +12,7 @@ from torch import nn
 
 from aezoo.core.interfaces import DONE, Batch, Decoder, Encoder, Objective, Output, Step
 from aezoo.core.likelihoods import Likelihood, make_likelihood
-from aezoo.core.posteriors import PointPosterior, Posterior
+from aezoo.core.posteriors import PointPosterior, Posterior, check_kind
 from aezoo.core.priors import Prior, StandardNormal
 
 SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
@@ -22,7 +22,7 @@ SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
 class Capabilities:
     """What a model can do, read by evaluation, sampling and figures instead of guessing from its family."""
 
-    posterior: str  # "gaussian", "point" or "quantised"
+    posterior: str  # its kind, one of aezoo.core.posteriors.KINDS: "gaussian", "point", "quantised", "flow", ...
     posterior_density: bool  # q(z|x) has a density: ELBO, KL and importance-weighted bounds are defined
     prior_density: bool  # p(z) has a density
     prior_title: str  # "the prior N(0, I)", "the VampPrior (50 pseudo-inputs)", ...
@@ -68,6 +68,7 @@ class AutoEncoder(nn.Module):
         self.latent_dim = int(encoder.latent_dim)
         check_objective(objective)
         posterior = posterior if posterior is not None else PointPosterior(self.latent_dim)
+        check_kind(posterior)
         self.encoder, self.posterior, self.decoder = encoder, posterior, decoder
         self.prior = prior if prior is not None else StandardNormal(self.latent_dim)
         self.likelihood = make_likelihood(likelihood, self.input_shape)

@@ -2,17 +2,20 @@
 
 Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; nats are natural-log units):
 
-- ``n_images``, ``input_shape``, ``latent_dim``; ``posterior`` (gaussian, point, quantised), ``prior`` (which
+- ``n_images``, ``input_shape``, ``latent_dim``; ``posterior`` (its kind: gaussian, point, quantised, flow, ...), ``prior`` (which
   distribution), ``likelihood`` (bernoulli, gaussian), ``binarize`` (how pixels were binarised, if at all)
 - ``bce``: binary cross-entropy of the reconstruction (decoded posterior mean) against the input, summed over
   pixels, mean over images (nats per image). ``mse``: squared error summed over pixels, mean over images.
 - ``psnr``: mean over images of ``10 log10(1 / mse_i)`` where ``mse_i`` is the per-pixel mean squared error of
   image ``i`` with pixel values in [0, 1]; an exact reconstruction counts as ``PSNR_CAP`` dB.
 - ``rec_nll``: -log p(x|z) at the posterior mean under the model's likelihood (nats per image).
-- where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)), closed form where it
-  exists, else Monte-Carlo from ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
-  (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
-  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. For a quantised code with a categorical
+- where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)) by
+  ``aezoo.core.objectives.kl_to_prior``, as training computes it: the pair's own closed form, torch.distributions'
+  one, else Monte-Carlo from the ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] over ``elbo_samples``
+  draws per image + ``kl``) and ``elbo_samples``, ``iw_nll`` (importance-weighted estimate of -log p(x) with
+  ``iw_samples`` draws, an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1)
+  and ``iw_samples``; for a hierarchical posterior (``q.kl_per_level``) also ``kl_level1``, ``kl_level2``, ...
+  (level 1: the one the decoder reads), which sum to ``kl``. For a quantised code with a categorical
   prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
@@ -119,6 +122,10 @@ def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
     return {"probe_accuracy": float(probe.score(test_codes, test_labels)), "probe_train_size": int(len(train_codes))}
 
 
+def _no_levels(prior: Any, z: torch.Tensor) -> tuple:
+    return ()
+
+
 NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"
 NO_PRIOR_DENSITY = "the prior has no density"
 ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELBO"
@@ -151,6 +158,9 @@ class Evaluator:
     def evaluate(self, model: AutoEncoder, data: Split | torch.Tensor,
                  train: Split | None = None) -> dict[str, Any]:
         """All metrics of ``model`` on ``data``; ``train`` (with labels) enables the linear probe."""
+        for name in ("iw_samples", "elbo_samples"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         data = as_split(data)
         generator = torch.Generator().manual_seed(self.seed)
         caps = model.capabilities
@@ -181,6 +191,8 @@ class Evaluator:
                     z = q.sample(self.elbo_samples, generator)  # (k, B, D)
                     kl = kl_to_prior(q, model.prior, z)
                     add("kl", kl)
+                    for level, kl_level in enumerate(getattr(q, "kl_per_level", _no_levels)(model.prior, z), 1):
+                        add(f"kl_level{level}", kl_level)
                     add("neg_elbo", self._expected_nll(model, x, z) + kl)
                     add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
                 elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
@@ -193,6 +205,8 @@ class Evaluator:
         result.update({k: v / n for k, v in sums.items()})
         if "iw_nll" in result:
             result["iw_samples"] = int(self.iw_samples)
+        if caps.likelihood_bound:
+            result["elbo_samples"] = int(self.elbo_samples)
         if skip:
             result["not_applicable"] = skip
         codes = torch.cat(means) if means else torch.zeros(0, model.latent_dim)
@@ -220,17 +234,18 @@ class Evaluator:
         return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
 
     def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D)."""
-        k = z.shape[0]
-        logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
-        return -model.likelihood.log_prob(logits, x).mean(0)
+        """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D), decoding in chunks of draws."""
+        per_chunk = max(1, self.iw_chunk // max(len(x), 1))
+        total = 0.0
+        for part in z.split(per_chunk):
+            logits = model.decoder(part.flatten(0, 1)).unflatten(0, (len(part), -1))
+            total = total - model.likelihood.log_prob(logits, x).sum(0)
+        return total / z.shape[0]
 
     def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any,
                            generator: torch.Generator) -> torch.Tensor:
         """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, decoding in chunks of samples."""
         k_total = int(self.iw_samples)
-        if k_total < 1:
-            raise ValueError(f"iw_samples must be >= 1, got {k_total}")
         per_chunk = max(1, self.iw_chunk // max(len(x), 1))
         log_w = []
         for start in range(0, k_total, per_chunk):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aezoo.api.evaluate import ensure_test_metrics
+from aezoo.core.posteriors import KINDS
 from aezoo.data import Splits
 from aezoo.viz import draw as figures
 from aezoo.viz import views
@@ -22,8 +23,7 @@ Say = Callable[[str], None]
 def describe(model: Any) -> str:
     """One line: what kind of model this is, in the field's terms."""
     caps = model.capabilities
-    code = {"gaussian": "a Gaussian posterior q(z|x)", "point": "a deterministic code",
-            "quantised": "a quantised (codebook) code"}.get(caps.posterior, caps.posterior)
+    code = KINDS[caps.posterior].described
     trained = f"; trained on {caps.corruption[0]} {caps.corruption[1]:g} corrupted inputs" if caps.corruption else ""
     sampler = caps.prior_title if caps.sampler == "prior" else f"a {caps.sampler} fitted to its training codes"
     return (f"{model.latent_dim}-D latent with {code} and {caps.prior_title}; samples are drawn from "

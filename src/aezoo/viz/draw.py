@@ -106,33 +106,35 @@ def reconstruction_figure(originals: torch.Tensor, reconstructions: torch.Tensor
     return rows_figure([("original", originals, captions), ("reconstruction", reconstructions)], path, title)
 
 
-def _project(codes: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, str]:
+def _project(codes: np.ndarray, method: str, seed: int, what: str = "latent means") -> tuple[np.ndarray, str]:
     d = codes.shape[1]
     if method == "auto":
         method = "direct" if d == 2 else "tsne"
     if method == "direct":
         if d != 2:
             raise ValueError(f"method 'direct' needs a 2-D latent, got latent_dim {d}; use 'tsne' or 'pca'")
-        return codes, "z[0] vs z[1]"
+        return codes, f"{what}: z[0] vs z[1]"
     if d < 2:
-        return np.column_stack([codes[:, 0], np.zeros(len(codes))]), "z[0]"
+        return np.column_stack([codes[:, 0], np.zeros(len(codes))]), f"{what}: z[0]"
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(n_components=2, random_state=seed).fit_transform(codes), "PCA of the latent means"
+        return PCA(n_components=2, random_state=seed).fit_transform(codes), f"PCA of the {what}"
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
         return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes), \
-            "t-SNE of the latent means"
+            f"t-SNE of the {what}"
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'direct', 'tsne' or 'pca'")
 
 
 def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray | None, path: Path | str,
-                  method: str = "auto", seed: int = 0, class_names: Sequence[str] | None = None) -> Path:
+                  method: str = "auto", seed: int = 0, class_names: Sequence[str] | None = None,
+                  what: str = "latent means") -> Path:
     """Scatter of latent codes coloured by label: the codes themselves for a 2-D latent ('direct'), else a
-    t-SNE (at most TSNE_MAX_POINTS seeded points) or PCA projection."""
+    t-SNE (at most TSNE_MAX_POINTS seeded points) or PCA projection. ``what`` names the codes in the title (the
+    posterior kind's, aezoo.core.posteriors.KINDS: "posterior means", "codes", ...)."""
     codes = np.asarray(codes.detach().cpu() if isinstance(codes, torch.Tensor) else codes, dtype=np.float64)
     labels = None if labels is None else np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
     if codes.ndim != 2 or len(codes) == 0:
@@ -140,7 +142,7 @@ def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.nd
     if len(codes) > TSNE_MAX_POINTS and (method == "tsne" or (method == "auto" and codes.shape[1] != 2)):
         keep = np.sort(np.random.default_rng(seed).choice(len(codes), TSNE_MAX_POINTS, replace=False))
         codes, labels = codes[keep], None if labels is None else labels[keep]
-    xy, subtitle = _project(codes, method, seed)
+    xy, subtitle = _project(codes, method, seed, what)
     fig = _figure(6.5, 5.5)
     ax = fig.add_subplot()
     if labels is None:

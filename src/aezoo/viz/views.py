@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from torch.distributions import Normal, kl_divergence
 
 from aezoo.core import sampling as generate
+from aezoo.core.posteriors import KINDS
 from aezoo.data import Splits
 from aezoo.data.splits import to_float
 from aezoo.viz import draw as figures
@@ -84,10 +86,11 @@ def latent(model: Any, splits: Splits, path: Path, method: str = "auto", limit: 
     keep = sorted(spread(test.labels, limit, len(test)))
     codes = generate.encode_all(model, to_float(test.images[keep]))
     labels = None if test.labels is None else test.labels[keep]
-    out = [figures.latent_figure(codes, labels, path, method=method, class_names=splits.classes)]
+    what = KINDS[model.capabilities.posterior].codes
+    out = [figures.latent_figure(codes, labels, path, method=method, class_names=splits.classes, what=what)]
     if model.latent_dim == 2:
         out.append(figures.latent_grid_figure(model, path.with_name(path.stem + "-grid" + path.suffix), codes=codes))
-    return Shown(out, info={"test_images_mapped": len(keep)})
+    return Shown(out, info={"test_images_mapped": len(keep), "codes": what})
 
 
 def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0,
@@ -204,29 +207,38 @@ def restoration(model: Any, splits: Splits, path: Path, kind: str | None = None,
                                        "errors": result.errors})
 
 
-def dimension_scores(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, str]:
-    """Per latent dimension, how much it is used: the mean KL(q(z_d|x) || N(0, 1)) for a Gaussian posterior under
-    a standard-normal prior, else the variance of the codes over ``x``; and the score's name."""
+def dimension_scores(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, str, str]:
+    """Per latent dimension the decoder reads (a hierarchical posterior's first level, ``q.levels[0]``), how much
+    it is used, by the posterior's declared kind (aezoo.core.posteriors.KINDS): the mean KL(q(z_d|x) || N(0, 1))
+    for a Gaussian posterior under a standard-normal prior, else the variance over ``x`` of the codes. Returns the
+    scores, their name ("KL" or "variance") and, for a posterior with a density ranked by variance, why not KL."""
     from aezoo.core.evaluator import inference, model_device
     from aezoo.core.priors import StandardNormal
 
+    kind = KINDS[model.capabilities.posterior]
+    by_kl = kind.per_dim_kl and isinstance(model.prior, StandardNormal)
     with inference(model):
         q = model.infer(x.to(model_device(model)))
-    logvar = getattr(q, "logvar", None)
-    if q.has_density and logvar is not None and isinstance(model.prior, StandardNormal):
-        mu, logvar = q.mean.double().cpu(), logvar.double().cpu()
-        return (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).float(), "KL"
-    return q.mean.double().cpu().var(0).float(), "variance"
+        codes = q.mean.double().cpu()
+        logvar = q.logvar.double().cpu() if by_kl else None
+    if by_kl:
+        unit = Normal(torch.zeros_like(codes), torch.ones_like(codes))
+        return kl_divergence(Normal(codes, (0.5 * logvar).exp()), unit).mean(0).float(), "KL", ""
+    levels = getattr(q, "levels", None)
+    if levels:
+        codes = codes[:, :int(levels[0])]
+    return codes.var(0).float(), "variance", kind.no_kl if model.capabilities.posterior_density else ""
 
 
 def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int = 9,
               index: int | None = None) -> Shown:
-    """Latent traversals: each of the ``dims`` most used dimensions (by KL, else code variance) swept over the
-    range the test codes occupy, the others fixed at the code of one test image."""
+    """Latent traversals: each of the ``dims`` most used dimensions the decoder reads (by KL, else code variance,
+    see ``dimension_scores``) swept over the range the test codes occupy, the others fixed at the code of one
+    test image."""
     picks = default_picks(splits, 1, None if index is None else [index])
     test = splits.test
     x = to_float(test.images[sorted(spread(test.labels, 1000, len(test)))])
-    scores, score_name = dimension_scores(model, x)
+    scores, score_name, no_kl = dimension_scores(model, x)
     order = torch.argsort(scores, descending=True)[:dims].tolist()
     ranges = figures.code_range(generate.encode_all(model, x), steps)
     base = generate.encode_all(model, _floats(splits, picks))[0]
@@ -240,6 +252,10 @@ def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int 
             images = model.decode(z.to(model_device(model))).cpu()
         rows.append((f"z[{d}]\n{score_name} {scores[d]:.2g}", images))
     caption = f"test image #{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")
-    title = f"Latent traversals around {caption}: dimensions by {score_name}, each swept over the test codes' range"
+    codes = KINDS[model.capabilities.posterior].codes
+    by = "KL" if score_name == "KL" else f"variance of their {codes}"
+    title = f"Latent traversals around {caption}: dimensions by {by}, each swept over the test codes' range" + \
+        (f"\n(not by KL: {no_kl})" if no_kl else "")
     ranking = [{"dim": d, score_name.lower(): float(scores[d])} for d in order]
-    return Shown([figures.rows_figure(rows, path, title)], [picks], info={"ranked_by": score_name, "dims": ranking})
+    return Shown([figures.rows_figure(rows, path, title)], [picks],
+                 info={"ranked_by": score_name, "codes": codes, "not_kl_because": no_kl, "dims": ranking})
