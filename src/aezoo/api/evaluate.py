@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from aezoo.core.autoencoder import require_labels
 from aezoo.core.evaluator import Evaluator
 from aezoo.data import Split, Splits
 
@@ -21,6 +22,7 @@ def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = No
     if splits.input_shape != tuple(model.input_shape):
         raise ValueError(f"dataset {ref!r} has images of shape {splits.input_shape} but the model takes "
                          f"{tuple(model.input_shape)}; pick a dataset of the same shape")
+    require_labels(model, splits.test.labels, f"dataset {splits.name!r}")
     return splits
 
 

@@ -58,17 +58,19 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 
         from aezoo.viz import draw as figures
 
-        if model.sampler == "prior":
+        if model.sampler == "prior" and not model.conditional:
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
             figures.image_grid(images, path, nrow=8, title=f"{record.id}: samples from {model.prior.title}")
             return {"file": path.name, "kind": "prior samples", "count": N_SAMPLES}
         from aezoo.api.catalog import load_dataset
+        from aezoo.core.sampling import labels_for
 
         splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
         originals = splits.test.floats(N_RECONSTRUCTIONS)
+        labels = None if splits.test.labels is None else splits.test.labels[:N_RECONSTRUCTIONS]
         with torch.no_grad():
-            reconstructions = model.reconstruct(originals).cpu()
+            reconstructions = model.reconstruct(originals, labels_for(model, labels, len(originals))).cpu()
         figures.reconstruction_figure(originals, reconstructions, path,
                                       title=f"{record.id}: test reconstructions")
         return {"file": path.name, "kind": "test reconstructions", "count": len(originals)}

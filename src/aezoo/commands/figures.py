@@ -70,8 +70,9 @@ def _label(value: str) -> int | None:
         raise click.BadParameter(f"{value!r} is not a class label: give an integer label or 'all'") from None
 
 
-@figure_command("generate", "Images of class LABEL (or of every class, one row each, with --label all) from a "
-                            "Gaussian fitted to that class's training codes.", picks=False)
+@figure_command("generate", "Images of class LABEL (or of every class, one row each, with --label all): a conditional "
+                            "model is given the label as an input; any other model decodes draws from a Gaussian "
+                            "fitted to that class's training codes.", picks=False)
 @click.option("--label", required=True, help="The class to generate: an integer label, or 'all'.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=None,
               help="Images per class [default: 16, 10 with --label all].")

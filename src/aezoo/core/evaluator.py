@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.autoencoder import AutoEncoder, require_labels
 from aezoo.core.objectives import kl_to_prior
 from aezoo.core.priors import Categorical
 from aezoo.data.splits import Split
@@ -162,6 +162,7 @@ class Evaluator:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         data = as_split(data)
+        require_labels(model, data.labels, "the evaluation data")
         generator = torch.Generator().manual_seed(self.seed)
         caps = model.capabilities
         skip = not_applicable(model)
@@ -177,11 +178,12 @@ class Evaluator:
             sums[name] = sums.get(name, 0.0) + float(values.double().sum())
 
         with inference(model):
-            for x, _ in data.batches(self.batch_size, device=device):
+            for x, y in data.batches(self.batch_size, device=device):
                 x = binarize(x, how, generator)
-                q = model.infer(x)
+                y = y.to(device) if caps.conditional else None
+                q = model.infer(x, y)
                 means.append(q.mean.float().cpu())
-                logits = model.decoder(q.mean)
+                logits = model.logits(q.mean, y)
                 recon = model.likelihood.mean(logits)
                 add("bce", F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
                 add("mse", (recon - x).pow(2).flatten(1).sum(1))
@@ -193,8 +195,8 @@ class Evaluator:
                     add("kl", kl)
                     for level, kl_level in enumerate(getattr(q, "kl_per_level", _no_levels)(model.prior, z), 1):
                         add(f"kl_level{level}", kl_level)
-                    add("neg_elbo", self._expected_nll(model, x, z) + kl)
-                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
+                    add("neg_elbo", self._expected_nll(model, x, z, y) + kl)
+                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator, y))
                 elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
                     kl = -model.prior.log_mass(q.indices)
                     add("kl", kl)
@@ -227,23 +229,24 @@ class Evaluator:
         data = as_split(data)
         if limit is not None and limit < len(data):
             data = Split(data.images[:limit], None if data.labels is None else data.labels[:limit])
-        out = []
+        require_labels(model, data.labels, "the data to encode")
+        out, device = [], model_device(model)
         with inference(model):
-            for x, _ in data.batches(self.batch_size, device=model_device(model)):
-                out.append(model.encode(x).float().cpu())
+            for x, y in data.batches(self.batch_size, device=device):
+                out.append(model.encode(x, y.to(device) if model.conditional else None).float().cpu())
         return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
 
-    def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor,
+                      y: torch.Tensor | None = None) -> torch.Tensor:
         """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D), decoding in chunks of draws."""
         per_chunk = max(1, self.iw_chunk // max(len(x), 1))
         total = 0.0
         for part in z.split(per_chunk):
-            logits = model.decoder(part.flatten(0, 1)).unflatten(0, (len(part), -1))
-            total = total - model.likelihood.log_prob(logits, x).sum(0)
+            total = total - model.likelihood.log_prob(model.logits(part, y), x).sum(0)
         return total / z.shape[0]
 
-    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any,
-                           generator: torch.Generator) -> torch.Tensor:
+    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any, generator: torch.Generator,
+                           y: torch.Tensor | None = None) -> torch.Tensor:
         """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, decoding in chunks of samples."""
         k_total = int(self.iw_samples)
         per_chunk = max(1, self.iw_chunk // max(len(x), 1))
@@ -251,7 +254,7 @@ class Evaluator:
         for start in range(0, k_total, per_chunk):
             k = min(per_chunk, k_total - start)
             z = q.sample(k, generator)  # (k, B, D)
-            logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
+            logits = model.logits(z, y)
             log_w.append(model.likelihood.log_prob(logits, x) + model.prior.log_prob(z) - q.log_prob(z))
         log_w = torch.cat(log_w)
         return torch.logsumexp(log_w, 0) - math.log(k_total)

@@ -86,7 +86,7 @@ class Reconstruction(Objective):
     """Plain autoencoder loss: -log p(x|z) of the clean target under the model's likelihood."""
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(batch.inputs)
+        out = model(batch.inputs, batch.y)
         rec = model.likelihood.nll(out.logits, batch.x)
         return rec, {"reconstruction": rec}
 
@@ -101,7 +101,7 @@ class ELBO(Objective):
         self.beta, self.warmup = weight("beta", beta), count("warmup", warmup)
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(batch.inputs)
+        out = model(batch.inputs, batch.y)
         rec = model.likelihood.nll(out.logits, batch.x)
         kl = kl_to_prior(out.q, model.prior, out.z).mean()
         return rec + self.beta * step.ramp(self.warmup) * kl, {"reconstruction": rec, "kl": kl}

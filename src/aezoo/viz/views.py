@@ -52,15 +52,29 @@ def _floats(splits: Splits, picks: Picks) -> torch.Tensor:
     return to_float(splits.test.images[picks.indices])
 
 
-def _train_subset(splits: Splits, limit: int) -> torch.Tensor:
-    """Up to ``limit`` training images spread over the classes (the split may be stored sorted by label)."""
+def _labels(labels: torch.Tensor | None, indices: Sequence[int]) -> torch.Tensor | None:
+    """The labels of ``indices`` (what a conditional model is given; other models ignore them)."""
+    return None if labels is None else labels[list(indices)]
+
+
+def _train_subset(splits: Splits, limit: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Up to ``limit`` training images spread over the classes (the split may be stored sorted by label), and
+    their labels."""
     train = splits.train
-    return to_float(train.images[sorted(spread(train.labels, limit, len(train)))])
+    keep = sorted(spread(train.labels, limit, len(train)))
+    return to_float(train.images[keep]), _labels(train.labels, keep)
 
 
 def train_codes(model: Any, splits: Splits) -> torch.Tensor:
     """Codes of up to MAX_CODES training images spread over the classes (to fit a density to)."""
-    return generate.encode_all(model, _train_subset(splits, MAX_CODES))
+    images, labels = _train_subset(splits, MAX_CODES)
+    return generate.encode_all(model, images, y=labels)
+
+
+def cycling_labels(splits: Splits, n: int) -> list[int]:
+    """For a conditional model's samples: the dataset's classes in turn (0, 1, ..., 9, 0, ...)."""
+    labels = class_labels(splits)
+    return [labels[i % len(labels)] for i in range(n)]
 
 
 def default_picks(splits: Splits, n: int, indices: Sequence[int] | None = None) -> Picks:
@@ -75,7 +89,7 @@ def reconstruction(model: Any, splits: Splits, path: Path, n: int = 16,
     picks = default_picks(splits, n, indices)
     originals = _floats(splits, picks)
     with torch.no_grad():
-        recon = model.reconstruct(originals).cpu()
+        recon = model.reconstruct(originals, generate.labels_for(model, picks.labels, len(originals))).cpu()
     return Shown([figures.reconstruction_figure(originals, recon, path, captions=picks.names())], [picks])
 
 
@@ -84,11 +98,11 @@ def latent(model: Any, splits: Splits, path: Path, method: str = "auto", limit: 
     codes occupy (``*-grid.png``)."""
     test = splits.test
     keep = sorted(spread(test.labels, limit, len(test)))
-    codes = generate.encode_all(model, to_float(test.images[keep]))
-    labels = None if test.labels is None else test.labels[keep]
+    labels = _labels(test.labels, keep)
+    codes = generate.encode_all(model, to_float(test.images[keep]), y=labels)
     what = KINDS[model.capabilities.posterior].codes
     out = [figures.latent_figure(codes, labels, path, method=method, class_names=splits.classes, what=what)]
-    if model.latent_dim == 2:
+    if model.latent_dim == 2 and not model.conditional:  # a conditional decoder's grid would depend on a class
         out.append(figures.latent_grid_figure(model, path.with_name(path.stem + "-grid" + path.suffix), codes=codes))
     return Shown(out, info={"test_images_mapped": len(keep), "codes": what})
 
@@ -99,9 +113,11 @@ def samples(model: Any, splits: Splits, path: Path, n: int = 64, seed: int = 0,
     generator = torch.Generator().manual_seed(seed)
     sampler = sampler or model.sampler
     prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else train_codes(model, splits), seed=seed)
-    images = generate.decode_draws(model, prior, n, generator).cpu()
-    out = figures.image_grid(images, path, nrow=8, title=f"Samples from {prior.title}")
-    return Shown([out], info={"sampler": sampler, "distribution": prior.title})
+    labels = cycling_labels(splits, n) if model.conditional else None
+    images = generate.decode_draws(model, prior, n, generator, labels).cpu()
+    title = f"Samples from {prior.title}" + (", decoded as the classes in turn" if labels else "")
+    out = figures.image_grid(images, path, nrow=8, title=title)
+    return Shown([out], info={"sampler": sampler, "distribution": prior.title, "labels": labels})
 
 
 def samples_like(model: Any, splits: Splits, path: Path, index: int | None = None, n: int = 10,
@@ -110,7 +126,7 @@ def samples_like(model: Any, splits: Splits, path: Path, index: int | None = Non
     x = _floats(splits, picks)
     generator = torch.Generator().manual_seed(seed)
     codes = None if model.capabilities.posterior_density else train_codes(model, splits)
-    images = generate.sample_like(model, x, n, codes=codes, generator=generator).cpu()
+    images = generate.sample_like(model, x, n, codes=codes, generator=generator, y=picks.labels).cpu()
     caption = [f"#{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")]
     return Shown([figures.rows_figure([("example", x, caption), ("similar", images)], path)], [picks])
 
@@ -122,24 +138,41 @@ def class_labels(splits: Splits) -> list[int]:
     return sorted(set(splits.train.labels.tolist()))
 
 
-def class_samples(model: Any, splits: Splits, path: Path, label: int | None = None, n: int = 16,
-                  seed: int = 0) -> Shown:
-    """Images of class ``label`` (``None``: every class, one row each) from Gaussians fitted to each class's
-    training codes."""
-    labels = class_labels(splits)
-    if label is not None and label not in labels:
-        raise ValueError(f"label {label} does not occur in {splits.name!r}; labels are {labels}")
+def class_generator(model: Any, splits: Splits, seed: int = 0) -> tuple[Any, str]:
+    """``draw(label, n, generator)`` giving ``n`` images of a class, and how it conditions: a conditional model
+    decodes draws from its sampler with the label as the decoder's input; any other model decodes draws from a
+    Gaussian fitted to that class's training codes."""
+    if model.conditional:
+        sampler = model.sampler
+        prior = generate.fit_sampler(model, sampler, None if sampler == "prior" else train_codes(model, splits),
+                                     seed=seed)
+        return (lambda c, n, g: generate.generate_conditional(model, c, n, g, prior)), \
+            f"the label given to the model, codes from {prior.title}"
     train = splits.train
     keep = sorted(spread(train.labels, MAX_CLASS_CODES, len(train)))
     stats = generate.fit_class_gaussians(model, to_float(train.images[keep]), train.labels[keep])
+    return (lambda c, n, g: generate.generate_class(model, stats, c, n, generator=g)), \
+        "a Gaussian fitted to the class's training codes"
+
+
+def class_samples(model: Any, splits: Splits, path: Path, label: int | None = None, n: int = 16,
+                  seed: int = 0) -> Shown:
+    """Images of class ``label`` (``None``: every class, one row each): a conditional model is given the label;
+    any other model decodes draws from a Gaussian fitted to each class's training codes."""
+    labels = class_labels(splits)
+    if label is not None and label not in labels:
+        raise ValueError(f"label {label} does not occur in {splits.name!r}; labels are {labels}")
+    draw, how = class_generator(model, splits, seed)
     generator = torch.Generator().manual_seed(seed)
+    info = {"conditioned_by": how}
     if label is not None:
-        images = generate.generate_class(model, stats, label, n, generator=generator).cpu()
-        title = f"Generated: class {class_name(label, splits.classes)}"
-        return Shown([figures.image_grid(images, path, nrow=8, title=title)], info={"labels": [label]})
-    drawn = {c: generate.generate_class(model, stats, c, n, generator=generator).cpu() for c in labels}
+        images = draw(label, n, generator).cpu()
+        title = f"Generated: class {class_name(label, splits.classes)} (by {how})"
+        return Shown([figures.image_grid(images, path, nrow=8, title=title)], info={"labels": [label], **info})
+    drawn = {c: draw(c, n, generator).cpu() for c in labels}
     rows = [(class_name(c, splits.classes), images) for c, images in drawn.items()]
-    return Shown([figures.rows_figure(rows, path, title="Generated: one row per class")], info={"labels": list(drawn)})
+    title = f"Generated: one row per class (by {how})"
+    return Shown([figures.rows_figure(rows, path, title=title)], info={"labels": list(drawn), **info})
 
 
 def interpolation(model: Any, splits: Splits, path: Path, start: int | None = None, end: int | None = None,
@@ -154,7 +187,8 @@ def interpolation(model: Any, splits: Splits, path: Path, start: int | None = No
     rows = []
     for picks in groups:
         a, b = _floats(splits, picks)
-        path_images = generate.interpolate(model, a, b, steps, slerp=slerp).cpu()
+        ya, yb = picks.labels if picks.labels is not None else (None, None)
+        path_images = generate.interpolate(model, a, b, steps, slerp=slerp, ya=ya, yb=yb).cpu()
         names = picks.names()
         captions = [f"#{i}" + (f" ({c})" if c else "") for i, c in zip(picks.indices, names)]
         images = torch.cat([a[None], path_images, b[None]])
@@ -197,7 +231,7 @@ def restoration(model: Any, splits: Splits, path: Path, kind: str | None = None,
     kind, level, trained = corruption_for(model, inpainting, kind, level)
     picks = default_picks(splits, n)
     fn = generate.inpaint if inpainting else generate.denoise
-    result = fn(model, _floats(splits, picks), kind=kind, level=level, seed=seed)
+    result = fn(model, _floats(splits, picks), kind=kind, level=level, seed=seed, y=picks.labels)
     what = "Inpainting" if inpainting else "Denoising"
     note = "the model's training corruption" if trained else "the model was NOT trained on this corruption"
     out = figures.corruption_figure(result.corrupted.cpu(), result.restored.cpu(), result.clean.cpu(), path,
@@ -207,7 +241,7 @@ def restoration(model: Any, splits: Splits, path: Path, kind: str | None = None,
                                        "errors": result.errors})
 
 
-def dimension_scores(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, str, str]:
+def dimension_scores(model: Any, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, str, str]:
     """Per latent dimension the decoder reads (a hierarchical posterior's first level, ``q.levels[0]``), how much
     it is used, by the posterior's declared kind (aezoo.core.posteriors.KINDS): the mean KL(q(z_d|x) || N(0, 1))
     for a Gaussian posterior under a standard-normal prior, else the variance over ``x`` of the codes. Returns the
@@ -218,7 +252,7 @@ def dimension_scores(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, str, st
     kind = KINDS[model.capabilities.posterior]
     by_kl = kind.per_dim_kl and isinstance(model.prior, StandardNormal)
     with inference(model):
-        q = model.infer(x.to(model_device(model)))
+        q = model.infer(x.to(model_device(model)), generate.labels_for(model, y, len(x)))
         codes = q.mean.double().cpu()
         logvar = q.logvar.double().cpu() if by_kl else None
     if by_kl:
@@ -237,11 +271,13 @@ def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int 
     test image."""
     picks = default_picks(splits, 1, None if index is None else [index])
     test = splits.test
-    x = to_float(test.images[sorted(spread(test.labels, 1000, len(test)))])
-    scores, score_name, no_kl = dimension_scores(model, x)
+    keep = sorted(spread(test.labels, 1000, len(test)))
+    x, y = to_float(test.images[keep]), _labels(test.labels, keep)
+    scores, score_name, no_kl = dimension_scores(model, x, y)
     order = torch.argsort(scores, descending=True)[:dims].tolist()
-    ranges = figures.code_range(generate.encode_all(model, x), steps)
-    base = generate.encode_all(model, _floats(splits, picks))[0]
+    ranges = figures.code_range(generate.encode_all(model, x, y=y), steps)
+    base = generate.encode_all(model, _floats(splits, picks), y=picks.labels)[0]
+    label = generate.labels_for(model, None if picks.labels is None else picks.labels[0], steps)
     rows = []
     from aezoo.core.evaluator import inference, model_device
 
@@ -249,7 +285,7 @@ def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int 
         z = base.repeat(steps, 1)
         z[:, d] = torch.as_tensor(ranges[d], dtype=z.dtype)
         with inference(model):
-            images = model.decode(z.to(model_device(model))).cpu()
+            images = model.decode(z.to(model_device(model)), label).cpu()
         rows.append((f"z[{d}]\n{score_name} {scores[d]:.2g}", images))
     caption = f"test image #{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")
     codes = KINDS[model.capabilities.posterior].codes
