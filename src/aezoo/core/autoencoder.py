@@ -112,13 +112,14 @@ class AutoEncoder(nn.Module):
     # --- the training path (with gradients); ``y``: class labels (N,), read only by a conditional model ---
     def infer(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
         """q(z|x) (q(z|x, y) for a conditional encoder) for a batch: a GaussianQ, PointQ, QuantisedQ, ..."""
-        return self.posterior(self.encoder(x, self._labels(y)) if self.encoder.conditional else self.encoder(x))
+        conditional = getattr(self.encoder, "conditional", False)
+        return self.posterior(self.encoder(x, self._labels(y)) if conditional else self.encoder(x))
 
     def logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder's logits for codes (N, D), or for draws (k, N, D) of N images (then (k, N, C, H, W))."""
         draws = z.dim() == 3
         flat = z.flatten(0, 1) if draws else z
-        if self.decoder.conditional:
+        if getattr(self.decoder, "conditional", False):
             y = self._labels(y)
             logits = self.decoder(flat, y.repeat(z.shape[0]) if draws else y)
         else:

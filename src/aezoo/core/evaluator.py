@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from aezoo.core.autoencoder import AutoEncoder, require_labels
 from aezoo.core.objectives import kl_to_prior
 from aezoo.core.priors import Categorical
-from aezoo.data.splits import Split
+from aezoo.data.splits import BINARIZE, Split, binarized
 
 PSNR_CAP = 100.0  # dB given to an image reconstructed exactly (mse 0)
 LOG_2PI = math.log(2 * math.pi)
@@ -88,16 +88,19 @@ def compression_ratio(input_shape: tuple[int, int, int], code_bits: float) -> di
     return {"input_bits": input_bits, "code_bits": float(code_bits), "compression_ratio": input_bits / code_bits}
 
 
+def check_binarize(how: str) -> str:
+    if how not in BINARIZE:
+        raise ValueError(f"unknown binarization {how!r}; expected {', '.join(BINARIZE)}")
+    return how
+
+
 def binarize(x: torch.Tensor, how: str, generator: torch.Generator) -> torch.Tensor:
-    """Pixels in [0, 1] as 0/1: ``dynamic`` (a seeded Bernoulli draw per pixel, as Burda et al. 2015), ``static``
-    (thresholded at 0.5), ``none`` (unchanged)."""
-    if how == "none":
+    """A batch's pixels in [0, 1] as 0/1 for ``dynamic`` binarisation (a Bernoulli draw per pixel from
+    ``generator``, as Burda et al. 2015); unchanged for ``none`` and ``static`` (whose images were drawn once for
+    the whole split, ``aezoo.data.splits.binarized``)."""
+    if check_binarize(how) != "dynamic":
         return x
-    if how == "dynamic":
-        return torch.bernoulli(x.cpu().float(), generator=generator).to(x.device, x.dtype)
-    if how == "static":
-        return (x > 0.5).to(x.dtype)
-    raise ValueError(f"unknown binarization {how!r}; expected dynamic, static or none")
+    return torch.bernoulli(x.cpu().float(), generator=generator).to(x.device, x.dtype)
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> dict[str, Any]:
@@ -152,7 +155,8 @@ class Evaluator:
     elbo_samples: int = 1
     active_threshold: float = 0.01
     probe_max_train: int = 10_000
-    binarize: str = "none"  # "dynamic", "static" or "none": applied to the data for Bernoulli models
+    binarize: str = "none"  # for Bernoulli models: "dynamic" (pixels drawn as 0/1 per evaluation, seeded), "static"
+    # (drawn once per dataset with ``seed``, aezoo.data.splits.binarized) or "none"
     seed: int = 0
 
     def evaluate(self, model: AutoEncoder, data: Split | torch.Tensor,
@@ -166,7 +170,8 @@ class Evaluator:
         generator = torch.Generator().manual_seed(self.seed)
         caps = model.capabilities
         skip = not_applicable(model)
-        how = self.binarize if model.likelihood.name == "bernoulli" else "none"
+        how = check_binarize(self.binarize) if model.likelihood.name == "bernoulli" else "none"  # 0/1 pixels
+        data = binarized(data, self.seed) if how == "static" else data
         result: dict[str, Any] = {"n_images": len(data), "input_shape": list(model.input_shape),
                                   "latent_dim": model.latent_dim, "posterior": caps.posterior,
                                   "prior": caps.prior_title, "likelihood": model.likelihood.name, "binarize": how}

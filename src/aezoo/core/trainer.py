@@ -23,7 +23,7 @@ from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
-from aezoo.data.splits import Split, Splits
+from aezoo.data.splits import BINARIZE, Split, Splits, binarized
 from aezoo.errors import TrainingError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
@@ -57,6 +57,8 @@ class TrainConfig:
     log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
     checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
     profile: bool = False  # time each phase of a step (synchronising a GPU after each)
+    binarize: str = "none"  # 0/1 pixels: "dynamic" (each training image drawn anew whenever it is seen), "static"
+    # (drawn once per dataset with a fixed seed, aezoo.data.splits.binarized); validation uses the static draw
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
@@ -71,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
         if self.log_every is not None and self.log_every < 1:
             raise ValueError(f"log_every must be at least 1, got {self.log_every}")
+        if self.binarize not in BINARIZE:
+            raise ValueError(f"unknown binarize {self.binarize!r}; choose one of {', '.join(BINARIZE)}")
 
 
 def auto_epochs(n_images: int, batch_size: int, steps: int = 4000, at_least: int = 10, at_most: int = 400) -> int:
@@ -148,7 +152,7 @@ class _LossOf(nn.Module):
 
     def forward(self, x: torch.Tensor, step: Step,
                 y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.model.loss(x, step, y)
+        return self.model.loss(x, step) if y is None else self.model.loss(x, step, y)
 
 
 class _Clock:
@@ -339,10 +343,13 @@ class Trainer:
 
     def _start(self, state: TrainState) -> _Fit:
         """This call's data, batches, clock and first learning rate, with the model in training mode."""
-        cfg, train = self.config, resident(self.splits.train, self.device)
+        cfg, train, val = self.config, self.splits.train, self.splits.val
+        if cfg.binarize != "none":  # validation always on one fixed draw, so epochs compare alike
+            train, val = binarized(train) if cfg.binarize == "static" else train, binarized(val)
+        train = resident(train, self.device)
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         batches = math.ceil(len(train) // self.world / batch_size)
-        fit = _Fit(train, resident(self.splits.val, self.device), batch_size, batches, cfg.epochs * batches,
+        fit = _Fit(train, resident(val, self.device), batch_size, batches, cfg.epochs * batches,
                    _LossSums(), started=time.perf_counter() - state.seconds)
         self.clock.last = time.perf_counter()
         self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * batches + state.batch, fit.total))
@@ -359,6 +366,7 @@ class Trainer:
         self.clock.lap("bookkeeping")
         for x, y in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
                                       device=self.device, shard=(self.rank, self.world)):
+            x = torch.bernoulli(x) if self.config.binarize == "dynamic" else x  # a fresh 0/1 draw of the images
             self.clock.lap("data")
             self._train_step(x, self._labels(y), state, fit)
             self.events.batch(fit.losses.latest, len(x))
@@ -515,7 +523,8 @@ class Trainer:
         names, total = None, None
         with torch.no_grad(), self.autocast():
             for x, y in split.batches(VAL_BATCH, device=self.device):
-                loss, parts = self.model.loss(x, y=self._labels(y))
+                y = self._labels(y)
+                loss, parts = self.model.loss(x) if y is None else self.model.loss(x, y=y)
                 names = names or ["loss", *parts]
                 values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
                 total = values if total is None else total + values

@@ -27,6 +27,13 @@ METRICS = (
            "importance-weighted bound on -log p(x), tighter than the ELBO; lower is better"),
     Metric("test_kl", "Likelihood (test)", "KL(q(z|x) || p(z))", "nats/image",
            "how far codes are from the prior: the rate paid for the code"),
+    Metric("test_iw_samples", "Likelihood (test)", "IW samples (K)", "per image",
+           "importance samples behind IW-NLL (papers use 5000)", 0),
+    Metric("test_elbo_samples", "Likelihood (test)", "ELBO samples", "per image",
+           "posterior draws averaged in the negative ELBO", 0),
+    Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
+           "0/1 test pixels for a Bernoulli likelihood: dynamic (drawn per evaluation, seeded), static (drawn once, "
+           "fixed seed) or none (grey levels); numbers are comparable only alike"),
     Metric("test_rec_nll", "Reconstruction (test)", "reconstruction NLL", "nats/image",
            "-log p(x|z) at the posterior mean under the model's likelihood; lower is better"),
     Metric("test_bce", "Reconstruction (test)", "binary cross-entropy", "nats/image",
@@ -47,6 +54,8 @@ METRICS = (
     Metric("class_consistency.mean", "Generation (test)", "class consistency", "fraction",
            "images generated for a class that a pixel classifier assigns to it, mean over classes", 3),
     Metric("val_loss", "Training", "validation loss", "nats/image", "the training objective on held-out data", 2),
+    Metric("binarize", "Training", "binarised training pixels", "",
+           "dynamic (each image drawn as 0/1 pixels whenever seen), static (drawn once, fixed seed) or none"),
     Metric("best_epoch", "Training", "best epoch", "", "epoch whose weights were kept (lowest validation loss)", 0),
     Metric("epochs_trained", "Training", "epochs trained", "", "", 0),
     Metric("train_seconds", "Training", "training time", "s", "wall-clock time of training", 1),
@@ -98,8 +107,8 @@ def level_metrics(metrics: Mapping[str, Any]) -> list[Metric]:
 
 def extra_metrics(metrics: Mapping[str, Any]) -> list[Metric]:
     """Numeric test metrics the catalogue does not describe (a plugin family's own), shown as they come."""
-    skip = {"test_n_images", "test_latent_dim", "test_iw_samples", "test_elbo_samples", "test_active_threshold",
-            "test_probe_train_size", "test_input_bits", "test_code_bits"}
+    skip = {"test_n_images", "test_latent_dim", "test_active_threshold", "test_probe_train_size", "test_input_bits",
+            "test_code_bits"}
     return [Metric(k, "Other (test)", k[5:], "", "reported by the model's parts", 4) for k, v in metrics.items()
             if k.startswith("test_") and k not in BY_KEY and k not in skip and not LEVEL_KL.fullmatch(k)
             and isinstance(v, (int, float)) and not isinstance(v, bool)]
