@@ -24,7 +24,7 @@ from aezoo.registry.store import Registry
 
 N_SAMPLES = 16
 N_RECONSTRUCTIONS = 8
-RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from an export into a new run
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # carried into a new run
 
 
 def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
@@ -82,10 +82,10 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
     """Verify an export, bound and plan its model from config.json, check the weights' header against the
     plan, then build the model and load the weights."""
-    from aezoo.api.build import build_checked
+    from aezoo.api.build import build_checked, built_as
 
     info = read_export(directory)
-    model = build_checked(info.model, info.config["input_shape"], info.config["hyperparameters"],
+    model = build_checked(built_as(info.model, info.config), info.config["input_shape"], info.config["hyperparameters"],
                           info.path / paths.WEIGHTS, lambda: read_export_state(info),
                           where=str(info.path / paths.CONFIG))
     model.run = info.record()
