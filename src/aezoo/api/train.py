@@ -24,7 +24,7 @@ from aezoo.data.splits import Splits
 from aezoo.errors import AezooError, TrainingError, UnknownNameError
 from aezoo.plugins.specs import ModelSpec
 from aezoo.registry import Registry, RunRecord
-from aezoo.registry.refs import storage_name, validate_name
+from aezoo.registry.refs import validate_model_name, validate_name
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
@@ -113,7 +113,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     splits = load_dataset(dataset, data_dir=data_dir, download=download)
     torch.manual_seed(config.seed)
     registration = model_spec(model)
-    validate_name(storage_name(run_model_name(registration)), "model name")  # its runs' folder, before training
+    validate_model_name(run_model_name(registration))  # its runs' folder must be a safe name: check before training
     hp = registration.check(hyperparameters or {})
     net = create_model(registration.qualified, input_shape=splits.input_shape, **hp)
     spec = {"model": run_model_name(registration), "qualified_model": registration.qualified, "dataset": splits.name,

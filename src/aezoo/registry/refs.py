@@ -30,6 +30,16 @@ def storage_name(model: str) -> str:
     return model.replace("/", ".") if isinstance(model, str) else model
 
 
+def validate_model_name(model: object) -> str:
+    """A model name as the registry stores it: a plain name or ``PLUGIN/MODEL`` (both parts non-empty), whose
+    folder ``storage_name(model)`` is a safe single path component; else RegistryError with the rule."""
+    plugin, sep, name = model.rpartition("/") if isinstance(model, str) else ("", "", model)
+    if sep and (not plugin or not name or "/" in plugin):
+        raise RegistryError(f"invalid model name {model!r}: use a plain name or PLUGIN/MODEL")
+    validate_name(storage_name(model), "model name")
+    return model  # type: ignore[return-value]
+
+
 def validate_name(value: object, kind: str = "run name") -> str:
     """Return ``value`` if it is a safe single path component; raise RegistryError with the rule if not."""
     if not isinstance(value, str) or not _NAME.fullmatch(value) or value.startswith(".") or ".." in value:

@@ -34,6 +34,7 @@ from aezoo.registry.refs import (
     storage_name,
     unknown_ref,
     validate_alias,
+    validate_model_name,
     validate_name,
 )
 
@@ -73,7 +74,7 @@ class Registry:
     ) -> RunRecord:
         """Store a new run as the next version of ``model_name`` (a plain name, or ``PLUGIN/MODEL``, stored under
         ``storage_name``); it becomes ``<model>:latest``."""
-        key = validate_name(storage_name(model_name), "model name")
+        key = storage_name(validate_model_name(model_name))
         if name is not None:
             validate_name(name, "run name")
         for what, value, kind in (

@@ -6,6 +6,7 @@ any numbers it measured. The drawing itself lives in ``aezoo.viz.draw``.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +26,7 @@ MAX_CLASS_CODES = 20000  # training images encoded to fit the per-class Gaussian
 DENOISE_DEFAULT = ("gaussian", 0.3)
 INPAINT_DEFAULT = ("block", 0.4)
 DEFAULT_LEVELS = {"gaussian": 0.3, "salt-pepper": 0.2, "pixels": 0.5, "block": 0.4}
+TITLE_WIDTH = 90  # characters per line of a long figure title
 
 
 @dataclass
@@ -289,9 +291,12 @@ def traversal(model: Any, splits: Splits, path: Path, dims: int = 8, steps: int 
         rows.append((f"z[{d}]\n{score_name} {scores[d]:.2g}", images))
     caption = f"test image #{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")
     codes = KINDS[model.capabilities.posterior].codes
-    by = "KL" if score_name == "KL" else f"variance of their {codes}"
-    title = f"Latent traversals around {caption}: dimensions by {by}, each swept over the test codes' range" + \
-        (f"\n(not by KL: {no_kl})" if no_kl else "")
+    hierarchical = model.capabilities.posterior == "hierarchical"
+    by = "KL" if score_name == "KL" else "variance of their level-1 posterior means (the level the decoder reads)" \
+        if hierarchical else f"variance of their {codes}"
+    title = textwrap.fill(f"Latent traversals around {caption}: dimensions by {by}, each swept over the test "
+                          f"codes' range", TITLE_WIDTH) + ("\n" + textwrap.fill(f"(not by KL: {no_kl})", TITLE_WIDTH)
+                                                          if no_kl else "")
     ranking = [{"dim": d, score_name.lower(): float(scores[d])} for d in order]
     return Shown([figures.rows_figure(rows, path, title)], [picks],
                  info={"ranked_by": score_name, "codes": codes, "not_kl_because": no_kl, "dims": ranking})
