@@ -81,7 +81,7 @@ def test_zoo_train_warns_when_a_plain_name_shadows_a_plugins_model(old_plugin):
 def test_a_shadowed_plugin_model_trains_saves_and_loads_by_its_qualified_name(old_plugin, zoo_home):
     result = zoo("train", "old-plugin/iwae", "--epochs", 1)
     assert result.exit_code == 0, result.output
-    assert "warning" not in result.output and "saved run old-plugin.iwae-1" in result.output
+    assert "also provided by" not in result.output and "saved run old-plugin.iwae-1" in result.output
     record = aezoo.Registry().get("old-plugin/iwae")
     assert (record.id, record.model, record.config["qualified_model"]) == \
         ("old-plugin.iwae-1", "old-plugin/iwae", "old-plugin/iwae")
