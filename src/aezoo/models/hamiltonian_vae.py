@@ -92,8 +92,7 @@ class HamiltonianPosterior(Posterior):
     def potential_gradient(self, z: torch.Tensor, x: torch.Tensor, create_graph: bool) -> torch.Tensor:
         """dU/dz for U(z) = -log p(x|z) - log p(z), z (..., N, D)."""
         model = self.__dict__["_model"]
-        logits = model.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], *x.shape[1:])
-        u = -(model.likelihood.log_prob(logits, x) + model.prior.log_prob(z)).sum()
+        u = -(model.likelihood.log_prob(model.logits(z), x) + model.prior.log_prob(z)).sum()
         return torch.autograd.grad(u, z, create_graph=create_graph)[0]
 
     def flow(self, z: torch.Tensor, gamma: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
