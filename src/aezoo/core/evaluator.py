@@ -15,8 +15,9 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
   draws per image + ``kl``) and ``elbo_samples``, ``iw_nll`` (importance-weighted estimate of -log p(x) with
   ``iw_samples`` draws, an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1)
   and ``iw_samples``; for a hierarchical posterior (``q.kl_per_level``) also ``kl_level1``, ``kl_level2``, ...
-  (level 1: the one the decoder reads), which sum to ``kl``. For a quantised code with a categorical
-  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
+  (level 1: the one the decoder reads), which sum to ``kl``; ``bound``: what these are the bounds of, for a
+  posterior on an augmented space that says so (a Hamiltonian flow's (z, momentum)). For a quantised code with a
+  categorical prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
 - ``active_units``: number of latent dims whose posterior mean (the code, for a plain AE, whose scale is
@@ -214,6 +215,8 @@ class Evaluator:
             result["iw_samples"] = int(self.iw_samples)
         if caps.likelihood_bound:
             result["elbo_samples"] = int(self.elbo_samples)
+            if getattr(model.posterior, "bound", ""):  # the bounds are of another space than q(z|x)'s (HVAE)
+                result["bound"] = model.posterior.bound
         if skip:
             result["not_applicable"] = skip
         codes = torch.cat(means) if means else torch.zeros(0, model.latent_dim)
