@@ -135,10 +135,14 @@ def test_log_det_is_autograds_jacobian_log_det(update):
 
 
 def test_one_step_is_autoregressive():
-    model = _model(flow_steps=1, made_hidden=(8,)).double()
+    model = _model(flow_steps=1, made_hidden=(8, 8), context=0).double()
     with torch.no_grad():
         for p in model.posterior.parameters():
             p.normal_(0, 0.5)
+    made, z = model.posterior.steps[0], torch.randn(3, dtype=torch.float64)
+    for output in (0, 1):  # m and s: output i reads inputs < i only (strictly lower triangular)
+        jac = torch.autograd.functional.jacobian(lambda v: made(v[None])[output][0], z)
+        assert torch.equal(torch.triu(jac), torch.zeros(3, 3, dtype=torch.float64)) and (jac != 0).any()
     q = model.infer(_batch(1).double())
     jac = torch.autograd.functional.jacobian(lambda z: q.flow(z[None])[0][0], q.base.mu[0].detach())
     reversed_order = jac.flip(0).flip(1)  # step 0 reads the dims reversed: triangular in that order
