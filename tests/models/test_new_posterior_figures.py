@@ -8,7 +8,9 @@ from helpers import one_thread, zoo_ok
 import aezoo
 from aezoo.api.train import train
 from aezoo.core.posteriors import KINDS
+from aezoo.registry import Registry
 from aezoo.viz import views
+from aezoo.viz.metrics import rows
 
 MODELS = {"iaf-vae": "flow", "planar-vae": "flow", "hamiltonian-vae": "flow", "svae": "hyperspherical",
           "ladder-vae": "hierarchical"}
@@ -41,3 +43,5 @@ def test_eval_of_a_hamiltonian_vae_says_its_bounds_are_of_the_augmented_space(tm
         printed = zoo_ok("eval", model.run.id, "--iw-samples", 2, "--limit", 16)
     line = next(line for line in printed.splitlines() if line.startswith("test_bound"))
     assert "the augmented space (z, momentum rho)" in line
+    shown = {metric.label: cells for metric, cells in rows({"run": Registry().get(model.run.id).metrics})}
+    assert shown["bounds of"]["run"].startswith("the augmented space (z, momentum rho)")  # zoo report, zoo compare
