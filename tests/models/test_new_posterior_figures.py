@@ -42,6 +42,6 @@ def test_eval_of_a_hamiltonian_vae_says_its_bounds_are_of_the_augmented_space(tm
                       epochs=1, batch_size=256, seed=0)
         printed = zoo_ok("eval", model.run.id, "--iw-samples", 2, "--limit", 16)
     line = next(line for line in printed.splitlines() if line.startswith("test_bound"))
-    assert "the augmented space (z, momentum rho)" in line
+    assert "the augmented space (z, momentum)" in line
     shown = {metric.label: cells for metric, cells in rows({"run": Registry().get(model.run.id).metrics})}
-    assert shown["bounds of"]["run"].startswith("the augmented space (z, momentum rho)")  # zoo report, zoo compare
+    assert shown["bounds on"]["run"].startswith("the augmented space (z, momentum)")  # zoo report, zoo compare

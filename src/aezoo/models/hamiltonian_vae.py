@@ -68,8 +68,7 @@ class HamiltonianPosterior(Posterior):
 
     kind, has_density = "flow", True
     encoder_logvar, reads_input = True, True
-    bound = ("the augmented space (z, momentum rho): KL and -ELBO of q(z_K, rho_K|x) against p(z) N(rho; 0, I), "
-             "the paper's bound; IW-NLL estimates -log p(x) with those importance weights")
+    bound = "the augmented space (z, momentum), the paper's"  # -ELBO, KL: q(z_K, rho_K|x) vs p(z) N(rho; 0, I)
 
     def __init__(self, latent_dim: int, steps: int = 3, step_size: float = 0.05, beta0: float = 0.3):
         super().__init__(latent_dim)

@@ -31,8 +31,9 @@ METRICS = (
            "importance samples behind IW-NLL (papers use 5000)", 0),
     Metric("test_elbo_samples", "Likelihood (test)", "ELBO samples", "per image",
            "posterior draws averaged in the negative ELBO", 0),
-    Metric("test_bound", "Likelihood (test)", "bounds of", "",
-           "a posterior on an augmented space (a Hamiltonian flow's): what the numbers above are bounds of"),
+    Metric("test_bound", "Likelihood (test)", "bounds on", "",
+           "a posterior on an augmented space (z, aux): -ELBO and KL are those of q(z, aux|x) against p(z) p(aux); "
+           "IW-NLL still estimates -log p(x)"),
     Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
            "0/1 test pixels for a Bernoulli likelihood: dynamic (drawn per evaluation, seeded), static (drawn once, "
            "fixed seed) or none (grey levels); numbers are comparable only alike"),
