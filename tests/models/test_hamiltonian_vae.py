@@ -150,3 +150,10 @@ def test_a_few_steps_lower_the_loss():
     model, x = _model(), _batch()
     before, after = loss_before_and_after_steps(model, x, steps=20)
     assert after < before - 1
+
+
+def test_compiling_is_refused_in_one_line(zoo):
+    result = zoo("train", "hamiltonian-vae", "--epochs", 1, "--compile", "--set", "channels=8")
+    assert result.exit_code == 1
+    assert "--compile: hamiltonian-vae differentiates its loss through the decoder's own gradients" in result.output
+    assert "Traceback" not in result.output

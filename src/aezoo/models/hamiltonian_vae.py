@@ -68,6 +68,8 @@ class HamiltonianPosterior(Posterior):
 
     kind, has_density = "flow", True
     encoder_logvar, reads_input = True, True
+    no_compile = ("hamiltonian-vae differentiates its loss through the decoder's own gradients (a double backward), "
+                  "which torch.compile does not support")
     bound = "the augmented space (z, momentum), the paper's"  # -ELBO, KL: q(z_K, rho_K|x) vs p(z) N(rho; 0, I)
 
     def __init__(self, latent_dim: int, steps: int = 3, step_size: float = 0.05, beta0: float = 0.3):
