@@ -46,11 +46,13 @@ def latent_cmd(ref, output, dataset, data_dir, home, as_json, look, method, limi
                           "like test image INDEX.", picks=False)
 @click.option("-n", "count", type=click.IntRange(min=1), default=None, help="How many [default: 64, 10 with --like].")
 @click.option("--like", "like", type=int, default=None, help="Index of a test image to draw variations of.")
-@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "categorical"]), default=None,
-              help="What to draw codes from: the model's prior, or a Gaussian / Gaussian mixture / per-position "
-                   "categorical (VQ) fitted to its training codes [default: the model's own choice]. A plain "
-                   "autoencoder with --sampler prior shows what N(0, I) draws decode to: noise, as it was never "
-                   "trained to make them meaningful.")
+@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "maf", "two-stage", "categorical"]),
+              default=None,
+              help="What to draw codes from: the model's prior, or fitted to its training codes (seeded by --seed): "
+                   "a Gaussian, a Gaussian mixture, a masked autoregressive flow (maf), a second-stage VAE "
+                   "(two-stage, Dai & Wipf 2019) or per-position code frequencies (categorical, quantised codes) "
+                   "[default: the model's own choice]. A plain autoencoder with --sampler prior shows what N(0, I) "
+                   "draws decode to: noise, as it was never trained to make them meaningful.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample_cmd(ref, output, dataset, data_dir, home, as_json, look, count, like, sampler, seed):
     from aezoo.viz import views
@@ -60,7 +62,8 @@ def sample_cmd(ref, output, dataset, data_dir, home, as_json, look, count, like,
     if like is None:
         chosen = sampler or model.sampler
         if chosen != "prior" and sampler is None:
-            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "categorical": "per-position code frequencies"}
+            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "maf": "a masked autoregressive flow",
+                     "two-stage": "a second-stage VAE", "categorical": "per-position code frequencies"}
             click.echo(f"note: {model.run.model}'s training does not shape its latent space towards a prior, so samples "
                        f"come from {names[chosen]} fitted to its training codes (--sampler prior draws from "
                        f"{model.prior.title} anyway)", err=True)

@@ -127,6 +127,9 @@ ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELB
 def not_applicable(model: AutoEncoder) -> dict[str, str]:
     """The likelihood metrics a model does not define, each with the reason."""
     caps = model.capabilities
+    declared = getattr(model.posterior, "no_bound", "")  # a posterior that says why it defines no bound
+    if declared:
+        return {k: declared for k in ("kl", "neg_elbo", "iw_nll")}
     if caps.likelihood_bound:
         return {}
     if caps.posterior == "quantised" and isinstance(model.prior, Categorical):
