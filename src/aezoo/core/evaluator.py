@@ -12,8 +12,10 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
 - where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)), closed form where it
   exists, else Monte-Carlo from ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
   (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
-  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. For a quantised code with a categorical
-  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
+  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. A categorical (one-hot) posterior counts as
+  having a density (its mass): one-hot draws give the discrete -ELBO and IW-NLL. For a quantised code with a
+  categorical prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``; none of the
+  three for a posterior that declares ``no_bound`` (FSQ: a fixed grid and no trained prior), with its reason.
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
 - ``active_units``: number of latent dims whose posterior mean (the code, for a plain AE, whose scale is

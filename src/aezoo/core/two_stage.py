@@ -19,7 +19,9 @@ from torch.distributions import Normal
 from aezoo.core.objectives import gaussian_kl
 from aezoo.core.priors import Prior
 
-MIN_LOG_GAMMA = math.log(1e-3)  # gamma -> 0 sends the loss to -inf on codes it fits exactly
+MIN_LOG_GAMMA = math.log(1e-3)
+WARMUP = 0.5  # the KL weight ramps from 0 to 1 over this fraction of the steps: without it the second stage
+# collapses onto one Gaussian (gamma stays 1, the encoder is ignored) on well-separated clusters of codes  # gamma -> 0 sends the loss to -inf on codes it fits exactly
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -46,11 +48,12 @@ class SecondStage(nn.Module):
         """log p(z|u) per code: Gaussian with mean g(u) and standard deviation gamma in every dimension."""
         return Normal(self.decoder(u), self.gamma()).log_prob(z).sum(-1)
 
-    def loss(self, z: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """-ELBO of codes ``z`` per code, with the reparameterisation noise ``eps``."""
+    def loss(self, z: torch.Tensor, eps: torch.Tensor, kl_weight: float = 1.0) -> torch.Tensor:
+        """-ELBO of codes ``z`` per code (the KL weighted by ``kl_weight``), with the reparameterisation noise
+        ``eps``."""
         mu, logvar = self.encoder(z).chunk(2, -1)
         u = mu + eps * (0.5 * logvar).exp()
-        return -self.log_px(z, u) + gaussian_kl(mu, logvar)
+        return -self.log_px(z, u) + kl_weight * gaussian_kl(mu, logvar)
 
 
 class TwoStageVAE(Prior):
@@ -59,7 +62,7 @@ class TwoStageVAE(Prior):
     same sampler and the same draws. Fitted and sampled on the CPU in float32."""
 
     def __init__(self, codes: torch.Tensor, seed: int = 0, hidden: int = 128, depth: int = 2, steps: int = 1500,
-                 batch_size: int = 256, lr: float = 1e-3):
+                 batch_size: int = 256, lr: float = 3e-3):
         codes = codes.detach().float().cpu()
         if codes.dim() != 2 or len(codes) < 2:
             raise ValueError(f"codes must be an (N, latent_dim) tensor of at least 2 codes, got {tuple(codes.shape)}")
@@ -78,9 +81,10 @@ class TwoStageVAE(Prior):
         optimizer = torch.optim.Adam(self.stage.parameters(), lr=lr)
         losses = []
         with torch.enable_grad():
-            for _ in range(steps):
+            for step in range(steps):
                 batch = z[torch.randint(len(z), (min(batch_size, len(z)),), generator=generator)]
-                loss = self.stage.loss(batch, torch.randn(batch.shape, generator=generator)).mean()
+                warmup = min(1.0, step / (WARMUP * steps))
+                loss = self.stage.loss(batch, torch.randn(batch.shape, generator=generator), warmup).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
