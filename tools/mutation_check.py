@@ -278,6 +278,19 @@ MUTATIONS: list[Mutation] = [
       f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_two_stage_vae_than_under_one_gaussian"),
     M("code-sampler-init-unseeded", MAF, "            torch.manual_seed(seed)\n", "            pass\n",
       f"{SAMPLER_TESTS}::test_fitting_is_seeded"),
+    # ---- closed-form fits and the lesson page -------------------------------------------------------------------
+    M("pca-decoder-left-unfitted", "src/aezoo/models/pca.py",
+      "for basis in (model.encoder.basis, model.decoder.basis):", "for basis in (model.encoder.basis,):",
+      "tests/models/test_pca.py::test_pca_codes_and_reconstructions_are_scikit_learns"),
+    M("closed-form-fit-skipped", "src/aezoo/core/trainer.py",
+      "        if fitter is not None:\n            return self._fit_closed_form(fitter)\n", "",
+      "tests/models/test_pca.py::test_pca_is_fitted_once_and_zoo_train_says_so"),
+    M("lesson-collapse-never-named", "src/aezoo/pages/lesson/numbers.py",
+      '"collapsed": collapse_warning(m) is not None}', '"collapsed": False}',
+      "tests/pages/test_lesson_sections.py::test_a_collapsed_vae_is_named_instead_of_the_textbook_claim"),
+    M("lesson-run-found-whatever-its-settings", "src/aezoo/pages/lesson/runs.py",
+      "    return (saved == {k: wanted[k]", "    return True or (saved == {k: wanted[k]",
+      "tests/pages/test_lesson_runs.py::test_a_run_squatting_on_a_lesson_name_is_refused"),
 ]
 
 
