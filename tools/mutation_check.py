@@ -49,7 +49,7 @@ AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evalua
 POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likelihoods.py"
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
-CHECKS = "src/aezoo/core/checks.py"
+CHECKS, VIEWS = "src/aezoo/core/checks.py", "src/aezoo/viz/views.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/aezoo/viz/figure.py"
 SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
@@ -96,8 +96,8 @@ MUTATIONS: list[Mutation] = [
       "tests/models/test_builtin_models.py::test_beta_vae_defaults_to_beta_4_and_vae_to_1"),
     M("gaussian-likelihood-on-logits", LIKELIHOODS, "F.mse_loss(torch.sigmoid(logits), x, reduction=\"sum\")",
       "F.mse_loss(logits, x, reduction=\"sum\")", "tests/core/test_objectives.py"),
-    M("restoration-scored-against-corrupted", AUTOENCODER, "return self.objective(self, Batch(x, inputs)",
-      "return self.objective(self, Batch(inputs, inputs)",
+    M("restoration-scored-against-corrupted", AUTOENCODER, "return self.objective(self, Batch(x, inputs, y)",
+      "return self.objective(self, Batch(inputs, inputs, y)",
       "tests/core/test_identities.py::test_restoring_models_are_scored_against_the_clean_images"),
     M("corruption-at-eval", AUTOENCODER, "if (self.training and self.corruption is not None)",
       "if (self.corruption is not None)",
@@ -114,6 +114,34 @@ MUTATIONS: list[Mutation] = [
     M("psnr-of-sum", EVALUATOR, "mse = (reconstruction - target).pow(2).flatten(1).mean(1)",
       "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
       "tests/core/test_evaluator.py::test_psnr_of_constant_error"),
+    M("pair-kl-ignored", OBJECTIVES, "        if hook is not None:\n            kl = hook(other, z)",
+      "        if False:\n            kl = hook(other, z)",
+      "tests/core/test_kl_and_kinds.py::test_a_q_objects_own_kl_comes_before_torch_distributions",
+      "tests/core/test_kl_and_kinds.py::test_a_priors_closed_form_kl_is_used_by_the_elbo_and_by_the_evaluator"),
+    M("level-kl-ignored", OBJECTIVES, "    if hasattr(q, \"kl_per_level\"):\n", "    if False:\n",
+      "tests/core/test_kl_and_kinds.py::test_per_level_kl_sums_to_the_kl_in_evaluation_and_training"),
+    M("elbo-samples-ignored", EVALUATOR, "z = q.sample(self.elbo_samples, generator)", "z = q.sample(1, generator)",
+      "tests/core/test_kl_and_kinds.py::test_the_elbo_averages_elbo_samples_draws_per_image"),
+    M("posterior-kind-unchecked", AUTOENCODER, "        check_kind(posterior)\n", "",
+      "tests/core/test_kl_and_kinds.py::test_a_posterior_must_declare_one_of_the_kinds"),
+    M("traverse-kl-by-duck-type", VIEWS, "by_kl = kind.per_dim_kl and isinstance(model.prior, StandardNormal)",
+      "by_kl = hasattr(model.infer(x[:1]), \"logvar\") and isinstance(model.prior, StandardNormal)",
+      "tests/core/test_kl_and_kinds.py::test_figures_name_the_codes_by_the_declared_kind_and_never_rank_a_non_gaussian_by_kl"),
+    M("traverse-sweeps-every-level", VIEWS, "    if levels:\n        codes = codes[:, :int(levels[0])]\n", "",
+      "tests/core/test_kl_and_kinds.py::test_traversals_of_a_hierarchical_model_sweep_the_level_the_decoder_reads"),
+    M("labels-never-reach-the-model", TRAINER, "return y.to(self.device, non_blocking=True) if self.conditional else None",
+      "return None", "tests/core/test_labels.py::test_the_trainer_hands_each_batch_its_own_labels_and_none_to_a_model_that_reads_none"),
+    M("labels-copied-for-every-model", TRAINER, "return y.to(self.device, non_blocking=True) if self.conditional else None",
+      "return y.to(self.device, non_blocking=True) if y is not None else None",
+      "tests/core/test_labels.py::test_the_trainer_hands_each_batch_its_own_labels_and_none_to_a_model_that_reads_none"),
+    M("elbo-drops-labels", OBJECTIVES, "        out = model(batch.inputs, batch.y)\n        rec = model.likelihood.nll(out.logits, batch.x)\n        kl",
+      "        out = model(batch.inputs)\n        rec = model.likelihood.nll(out.logits, batch.x)\n        kl",
+      "tests/core/test_labels.py::test_zoo_generate_label_conditions_a_conditional_model_through_its_inputs"),
+    M("generate-label-by-class-gaussian", VIEWS, "    if model.conditional:\n        sampler = model.sampler",
+      "    if False:\n        sampler = model.sampler",
+      "tests/core/test_labels.py::test_zoo_generate_label_conditions_a_conditional_model_through_its_inputs"),
+    M("unlabelled-data-accepted", TRAINER, "        require_labels(model, splits.train.labels", "        (model, splits.train.labels",
+      "tests/core/test_labels.py::test_a_conditional_model_on_unlabelled_data_fails_in_one_line"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
     M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
       "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
@@ -144,6 +172,16 @@ MUTATIONS: list[Mutation] = [
       "tests/api/test_guards.py::test_classifier_cache_trains_again_when_only_the_labels_change"),
     M("cifar10-reshaped-not-transposed", "src/aezoo/data/torchvision_sources.py", ".transpose(0, 3, 1, 2))",
       ".reshape(-1, 3, 32, 32))", "tests/api/test_guards.py::test_cifar10_channels_are_the_colour_planes"),
+    M("dynamic-binarize-ignored", TRAINER, "x = torch.bernoulli(x) if self.config.binarize == \"dynamic\" else x",
+      "x = x", "tests/core/test_binarize.py::test_dynamic_binarisation_draws_the_training_images_anew_each_epoch_and_validates_on_one_draw"),
+    M("static-binarize-ignored", TRAINER, "train, val = binarized(train) if cfg.binarize == \"static\" else train, binarized(val)",
+      "train, val = train, binarized(val)", "tests/core/test_binarize.py::test_static_binarisation_draws_once_with_a_fixed_seed"),
+    M("eval-ignores-run-binarization", "src/aezoo/api/evaluate.py",
+      "how = run_binarization(model) if binarize is None else binarize", "how = \"none\" if binarize is None else binarize",
+      "tests/cli/test_paper_settings.py::test_a_binarised_run_records_it_and_zoo_eval_binarises_alike_by_default"),
+    M("formats-md-names-unwritten-keys", "docs/formats.md", "`test_input_bits`, `test_code_bits`, `test_compression_ratio`",
+      "`test_input_bytes`, `test_latent_bytes`, `test_compression_ratio`",
+      "tests/project/test_docs_metrics.py::test_formats_md_names_exactly_the_metric_keys_zoo_eval_writes"),
     # ---- registry --------------------------------------------------------------------------------------------
     M("load-skips-sha256", "src/aezoo/api/build.py", "lambda: registry.load_state(record)",
       "lambda: __import__(\"safetensors.torch\", fromlist=[\"x\"]).load_file(str(record.weights_path))",
@@ -184,6 +222,19 @@ MUTATIONS: list[Mutation] = [
     M("export-config-weights-hash-unchecked", EXPORT, "if weights.get(\"sha256\") != files[paths.WEIGHTS][\"sha256\"]:",
       "if False:", "tests/registry/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
     # ---- plugin loader ---------------------------------------------------------------------------------------
+    M("qualified-names-missing", MANAGER, "            catalog.qualified[spec.qualified] = spec\n", "            pass\n",
+      "tests/plugins/test_qualified_names.py::test_plain_names_reach_the_builtin_and_qualified_names_reach_each"),
+    M("no-shadow-warning-at-train", TRAINING, "        shadow_warning(model)\n", "",
+      "tests/plugins/test_qualified_names.py::test_zoo_train_warns_when_a_plain_name_shadows_a_plugins_model"),
+    M("runs-rebuilt-by-plain-name", "src/aezoo/api/build.py",
+      "    recorded, plugin = config.get(\"qualified_model\"), config.get(\"plugin\")\n", "    return model\n",
+      "tests/plugins/test_qualified_names.py::test_a_run_loads_its_own_model_after_another_plugin_takes_the_plain_name"),
+    M("shadowed-runs-mixed-with-plain", TRAINING,
+      "return registration.name if catalog().models.get(registration.name) is registration else registration.qualified",
+      "return registration.name",
+      "tests/plugins/test_qualified_names.py::test_a_shadowed_plugin_model_trains_saves_and_loads_by_its_qualified_name"),
+    M("qualified-ref-not-normalised", STORE, "        ref = storage_name(ref)  # PLUGIN/MODEL names", "        ref = ref  # PLUGIN/MODEL names",
+      "tests/plugins/test_qualified_names.py::test_a_shadowed_plugin_model_trains_saves_and_loads_by_its_qualified_name"),
     M("plugin-import-errors-only", MANAGER,  # only an ImportError while loading is recorded; others escape
       "    except BaseException as exc:  # noqa: BLE001  a broken plugin must not break the others\n",
       "    except BaseException as exc:  # noqa: BLE001\n"

@@ -85,6 +85,24 @@ def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **h
     return model_spec(name).build(shape, **merged)
 
 
+def built_as(model: str, config: Mapping[str, Any]) -> str:
+    """The name a saved model is rebuilt by: the qualified name ``PLUGIN/MODEL`` its config records (so a plugin
+    installed later that shadows the plain name changes nothing); for runs saved before that, the plugin the config
+    records and the model; else the plain ``model`` (with a warning when another plugin's model shares it)."""
+    from aezoo.api.catalog import shadow_warning
+
+    recorded, plugin = config.get("qualified_model"), config.get("plugin")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if "/" in model:  # saved under its qualified name
+        return model
+    name = plugin.get("name") if isinstance(plugin, Mapping) else None
+    if isinstance(name, str) and name:
+        return f"{name}/{model}"
+    shadow_warning(model)
+    return model
+
+
 def build_run(ref: str, device: str = "cpu", home: str | None = None):
     """The model of registry run ``ref``, its config then weights checked before anything is built, in eval
     mode on ``device``, with its record as ``model.run``."""
@@ -92,7 +110,8 @@ def build_run(ref: str, device: str = "cpu", home: str | None = None):
 
     registry = Registry(home)
     record = registry.verify(ref, files=(paths.CONFIG,))  # the config decides what is built: check it first
-    model = build_checked(record.model, record.input_shape, record.hyperparameters, record.weights_path,
+    model = build_checked(built_as(record.model, record.config), record.input_shape, record.hyperparameters,
+                          record.weights_path,
                           lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
     model.run = record  # where it came from: id, config, metrics
     return model.to(device).eval()

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from aezoo.core.autoencoder import require_labels
 from aezoo.core.evaluator import Evaluator
 from aezoo.data import Split, Splits
 
@@ -21,6 +22,7 @@ def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = No
     if splits.input_shape != tuple(model.input_shape):
         raise ValueError(f"dataset {ref!r} has images of shape {splits.input_shape} but the model takes "
                          f"{tuple(model.input_shape)}; pick a dataset of the same shape")
+    require_labels(model, splits.test.labels, f"dataset {splits.name!r}")
     return splits
 
 
@@ -30,13 +32,24 @@ def first(split: Split, limit: int | None) -> Split:
     return Split(split.images[:limit], None if split.labels is None else split.labels[:limit])
 
 
+def run_binarization(model: Any) -> str:
+    """How the run's training binarised its pixels (``none`` for a model without a run or trained on grey ones)."""
+    run = getattr(model, "run", None)
+    train = run.config.get("train") if run is not None else None
+    return str(train.get("binarize", "none")) if isinstance(train, dict) else "none"
+
+
 def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int | None = None,
-                   cache_dir: Path | None = None, n_per_class: int = 100, seed: int = 0) -> dict[str, Any]:
+                   cache_dir: Path | None = None, n_per_class: int = 100, seed: int = 0, elbo_samples: int = 1,
+                   binarize: str | None = None) -> dict[str, Any]:
     """Test-split metrics (keys prefixed ``test_``) plus class-conditional generation consistency when the
-    dataset has labels (``class_consistency``: per label and ``mean``)."""
+    dataset has labels (``class_consistency``: per label and ``mean``). ``binarize``: 0/1 test pixels for a
+    Bernoulli likelihood (``dynamic``, ``static``, ``none``; None: as the run was trained)."""
     from aezoo.api.classifier import class_consistency
 
-    raw = Evaluator(iw_samples=iw_samples, seed=seed).evaluate(model, first(splits.test, limit), splits.train)
+    how = run_binarization(model) if binarize is None else binarize
+    evaluator = Evaluator(iw_samples=iw_samples, elbo_samples=elbo_samples, binarize=how, seed=seed)
+    raw = evaluator.evaluate(model, first(splits.test, limit), splits.train)
     metrics = {f"test_{k}": v for k, v in raw.items()}
     metrics["test_dataset"] = splits.name
     if splits.has_labels and cache_dir is not None:
@@ -45,7 +58,8 @@ def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int
 
 
 def evaluate_and_save(model: Any, splits: Splits, iw_samples: int = 100, limit: int | None = None,
-                      home: str | None = None, save: bool = True) -> dict[str, Any]:
+                      home: str | None = None, save: bool = True, elbo_samples: int = 1,
+                      binarize: str | None = None) -> dict[str, Any]:
     """Evaluate a loaded run on ``splits`` and (``save``, and only for a run of this registry: an exported folder
     is read-only) merge the results into its metrics.json."""
     from aezoo.registry import Registry
@@ -53,7 +67,8 @@ def evaluate_and_save(model: Any, splits: Splits, iw_samples: int = 100, limit: 
     registry = Registry(home)
     with tempfile.TemporaryDirectory(prefix="aezoo-eval-") as scratch:  # --no-save writes nothing to the home
         cache = registry.home / "cache" / "classifiers" if save else Path(scratch)
-        metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit, cache_dir=cache)
+        metrics = evaluate_model(model, splits, iw_samples=iw_samples, limit=limit, cache_dir=cache,
+                                 elbo_samples=elbo_samples, binarize=binarize)
     if save and in_registry(model, registry):
         registry.update_metrics(model.run.id, metrics)
     return metrics
@@ -66,13 +81,16 @@ def in_registry(model: Any, registry: Any) -> bool:
 
 
 def evaluate_run(ref: str, dataset: str | None = None, data_dir: str | None = None, iw_samples: int = 100,
-                 limit: int | None = None, home: str | None = None, save: bool = True) -> dict[str, Any]:
-    """Load run ``ref``, evaluate it on its test split and (``save``) merge the results into its metrics.json."""
+                 limit: int | None = None, home: str | None = None, save: bool = True, elbo_samples: int = 1,
+                 binarize: str | None = None) -> dict[str, Any]:
+    """Load run ``ref``, evaluate it on its test split and (``save``) merge the results into its metrics.json.
+    ``binarize`` (``dynamic``, ``static``, ``none``): 0/1 test pixels for a Bernoulli likelihood; None: as the run
+    was trained (``zoo train --binarize``)."""
     from aezoo.api.load import load
 
     model = load(ref, home=home)
     splits = run_splits(model, dataset, data_dir)
-    return evaluate_and_save(model, splits, iw_samples, limit, home, save)
+    return evaluate_and_save(model, splits, iw_samples, limit, home, save, elbo_samples, binarize)
 
 
 def ensure_test_metrics(model: Any, splits: Splits, home: str | None, say: Callable[[str], None]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from aezoo.registry.store import Registry
 
 N_SAMPLES = 16
 N_RECONSTRUCTIONS = 8
-RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from an export into a new run
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # carried into a new run
 
 
 def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
@@ -58,17 +58,19 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 
         from aezoo.viz import draw as figures
 
-        if model.sampler == "prior":
+        if model.sampler == "prior" and not model.conditional:
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
             figures.image_grid(images, nrow=8, title=f"{record.id}: samples from {model.prior.title}").save(path)
             return {"file": path.name, "kind": "prior samples", "count": N_SAMPLES}
         from aezoo.api.catalog import load_dataset
+        from aezoo.core.sampling import labels_for
 
         splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
         originals = splits.test.floats(N_RECONSTRUCTIONS)
+        labels = None if splits.test.labels is None else splits.test.labels[:N_RECONSTRUCTIONS]
         with torch.no_grad():
-            reconstructions = model.reconstruct(originals).cpu()
+            reconstructions = model.reconstruct(originals, labels_for(model, labels, len(originals))).cpu()
         figures.reconstruction_figure(originals, reconstructions, title=f"{record.id}: test reconstructions").save(path)
         return {"file": path.name, "kind": "test reconstructions", "count": len(originals)}
     except Exception as exc:  # the image is optional: the export goes on without it
@@ -79,10 +81,10 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
     """Verify an export, bound and plan its model from config.json, check the weights' header against the
     plan, then build the model and load the weights."""
-    from aezoo.api.build import build_checked
+    from aezoo.api.build import build_checked, built_as
 
     info = read_export(directory)
-    model = build_checked(info.model, info.config["input_shape"], info.config["hyperparameters"],
+    model = build_checked(built_as(info.model, info.config), info.config["input_shape"], info.config["hyperparameters"],
                           info.path / paths.WEIGHTS, lambda: read_export_state(info),
                           where=str(info.path / paths.CONFIG))
     model.run = info.record()

@@ -13,7 +13,7 @@ import click
 from aezoo.commands.options import check_option, check_value, parse_sets
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
-              "compile", "profile")
+              "compile", "profile", "binarize")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -90,6 +90,10 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
 @click.option("--log", "log", multiple=True, metavar="TRACKER[:ARG]",
               help="Send metrics, images and checkpoints to a tracker: tensorboard[:DIR], mlflow[:URI], or a "
                    "plugin's; repeatable.")
+@click.option("--binarize", type=click.Choice(["none", "dynamic", "static"]), default="none", show_default=True,
+              help="Train on 0/1 pixels, as the likelihood papers do: dynamic (each image drawn anew, pixel ~ "
+                   "Bernoulli(intensity), every time it is seen) or static (drawn once per dataset, fixed seed). "
+                   "The run records it; `zoo eval` then binarises the test images alike.")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop early after this many epochs without a better validation loss.")
 @click.option("--latent-dim", type=click.IntRange(min=1), default=None, help="Size of the latent code.")

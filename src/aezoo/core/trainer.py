@@ -18,12 +18,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.autoencoder import AutoEncoder, require_labels
 from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
-from aezoo.data.splits import Split, Splits
+from aezoo.data.splits import BINARIZE, Split, Splits, binarized
 from aezoo.errors import TrainingError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
@@ -57,6 +57,8 @@ class TrainConfig:
     log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
     checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
     profile: bool = False  # time each phase of a step (synchronising a GPU after each)
+    binarize: str = "none"  # 0/1 pixels: "dynamic" (each training image drawn anew whenever it is seen), "static"
+    # (drawn once per dataset with a fixed seed, aezoo.data.splits.binarized); validation uses the static draw
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
@@ -71,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
         if self.log_every is not None and self.log_every < 1:
             raise ValueError(f"log_every must be at least 1, got {self.log_every}")
+        if self.binarize not in BINARIZE:
+            raise ValueError(f"unknown binarize {self.binarize!r}; choose one of {', '.join(BINARIZE)}")
 
 
 def auto_epochs(n_images: int, batch_size: int, steps: int = 4000, at_least: int = 10, at_most: int = 400) -> int:
@@ -140,14 +144,16 @@ def _catch_sigint() -> Iterator[list[bool]]:
 
 
 class _LossOf(nn.Module):
-    """``forward(x) = model.loss(x)``, so DistributedDataParallel sees the whole training computation."""
+    """``forward(x, step, y) = model.loss(x, step, y)``, so DistributedDataParallel sees the whole training
+    computation."""
 
     def __init__(self, model: AutoEncoder):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.model.loss(x, step)
+    def forward(self, x: torch.Tensor, step: Step,
+                y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.model.loss(x, step) if y is None else self.model.loss(x, step, y)
 
 
 class _Clock:
@@ -287,6 +293,8 @@ class Trainer:
         if config.epochs is None:
             config.epochs = auto_epochs(len(splits.train), config.batch_size)
         self.model, self.splits, self.config = model, splits, config
+        self.conditional = model.conditional  # labels go to the model only when it reads them
+        require_labels(model, splits.train.labels, f"dataset {splits.name!r}")
         self.device = torch.device(config.device)
         config.precision = resolve_precision(config.precision, self.device)  # the run records what was used
         check_precision(config.precision, self.device)
@@ -362,10 +370,13 @@ class Trainer:
 
     def _start(self, state: TrainState) -> _Fit:
         """This call's data, batches, clock and first learning rate, with the model in training mode."""
-        cfg, train = self.config, resident(self.splits.train, self.device)
+        cfg, train, val = self.config, self.splits.train, self.splits.val
+        if cfg.binarize != "none":  # validation always on one fixed draw, so epochs compare alike
+            train, val = binarized(train) if cfg.binarize == "static" else train, binarized(val)
+        train = resident(train, self.device)
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         batches = math.ceil(len(train) // self.world / batch_size)
-        fit = _Fit(train, resident(self.splits.val, self.device), batch_size, batches, cfg.epochs * batches,
+        fit = _Fit(train, resident(val, self.device), batch_size, batches, cfg.epochs * batches,
                    _LossSums(), started=time.perf_counter() - state.seconds)
         self.clock.last = time.perf_counter()
         self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * batches + state.batch, fit.total))
@@ -380,25 +391,30 @@ class Trainer:
         self.events.epoch_start(state.epoch + 1, cfg.epochs, fit.batches)
         fit.losses.first = state.batch
         self.clock.lap("bookkeeping")
-        for x, _ in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
+        for x, y in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
                                       device=self.device, shard=(self.rank, self.world)):
+            x = torch.bernoulli(x) if self.config.binarize == "dynamic" else x  # a fresh 0/1 draw of the images
             self.clock.lap("data")
-            self._train_step(x, state, fit)
+            self._train_step(x, self._labels(y), state, fit)
             self.events.batch(fit.losses.latest, len(x))
             self.clock.lap("bookkeeping")
             if self._any(interrupted[0]):
                 self._interrupt(state, fit)
         self._read_losses(state, fit)
 
-    def _train_step(self, x: torch.Tensor, state: TrainState, fit: _Fit) -> None:
-        """One optimiser step on batch ``x`` at the scheduled learning rate; its losses are added up on the
-        device and read every ``log_every`` steps and at the epoch's last batch."""
+    def _labels(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        """A batch's labels on the device for a conditional model; None (no copy) for any other."""
+        return y.to(self.device, non_blocking=True) if self.conditional else None
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor | None, state: TrainState, fit: _Fit) -> None:
+        """One optimiser step on batch ``x`` (labels ``y``, for a conditional model) at the scheduled learning rate;
+        its losses are added up on the device and read every ``log_every`` steps and at the epoch's last batch."""
         cfg, done = self.config, state.epoch * fit.batches + state.batch
         if cfg.schedule != "constant":
             self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
         timing_compile = cfg.compile and fit.compile_seconds is None
         t0 = time.perf_counter()
-        loss, parts = self._step(x, Step(done, state.epoch, fit.total))
+        loss, parts = self._step(x, y, Step(done, state.epoch, fit.total))
         values = fit.losses.add(loss, parts, len(x))
         if timing_compile:
             values.sum().item()  # wait for the device
@@ -446,10 +462,11 @@ class Trainer:
 
     # ---- the parts of an epoch ---------------------------------------------------------------------------
 
-    def _step(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _step(self, x: torch.Tensor, y: torch.Tensor | None,
+              step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One optimiser step of every optimiser."""
         with self.autocast():
-            loss, parts = self.step_module(x, step)
+            loss, parts = self.step_module(x, step, y)
         missing = [name for name in self.aux_losses if name not in parts]
         if missing:
             raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
@@ -532,8 +549,9 @@ class Trainer:
         self.model.eval()
         names, total = None, None
         with torch.no_grad(), self.autocast():
-            for x, _ in split.batches(VAL_BATCH, device=self.device):
-                loss, parts = self.model.loss(x)
+            for x, y in split.batches(VAL_BATCH, device=self.device):
+                y = self._labels(y)
+                loss, parts = self.model.loss(x) if y is None else self.model.loss(x, y=y)
                 names = names or ["loss", *parts]
                 values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
                 total = values if total is None else total + values
@@ -544,10 +562,12 @@ class Trainer:
 
     def _images(self, epoch: int, n: int = 8) -> None:
         """Validation originals above their reconstructions, for trackers that show images."""
-        x = self.splits.val.floats(n).to(self.device)
+        val = self.splits.val
+        x = val.floats(n).to(self.device)
+        y = self._labels(val.labels[:n]) if val.labels is not None else None
         self.model.eval()
         with torch.no_grad():
-            grid = torch.cat([x, self.model.reconstruct(x).float()]).cpu()
+            grid = torch.cat([x, self.model.reconstruct(x, y).float()]).cpu()
         self.model.train()
         self.events.images("reconstructions", grid, epoch)
 

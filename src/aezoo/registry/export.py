@@ -43,7 +43,7 @@ EXPORT_FORMAT_VERSION = 1
 README = "README.md"
 SAMPLES = "samples.png"
 REQUIRED = (paths.WEIGHTS, paths.CONFIG)
-RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from the run into config.json
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # from the run into config.json
 
 
 class ExportError(RegistryError):

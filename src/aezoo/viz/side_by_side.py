@@ -114,6 +114,8 @@ def standard_normal_note(model: Any) -> tuple[bool | None, str]:
         return None, "a quantised code: N(0, I) draws are no codes of this model"
     if caps.posterior == "categorical":
         return None, "a categorical (one-hot) code: N(0, I) draws are no codes of this model"
+    if caps.conditional:
+        return None, "a conditional model: it decodes a draw as a class (zoo generate --label shows them)"
     if caps.sampler != "prior":
         return False, NOT_TRAINED_FOR_IT
     if getattr(model.objective, "beta", None) == 0:
