@@ -327,6 +327,9 @@ MUTATIONS: list[Mutation] = [
       f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_fitted_flow_than_under_one_gaussian"),
     M("two-stage-without-kl-warmup", TWO_STAGE, "warmup = min(1.0, step / (WARMUP * steps))", "warmup = 1.0",
       f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_two_stage_vae_than_under_one_gaussian"),
+    M("category-traversal-sets-the-wrong-variable", VIEWS, "z[:, v] = torch.eye(categories, dtype=z.dtype)",
+      "z[:, order[0]] = torch.eye(categories, dtype=z.dtype)",
+      f"{GUMBEL_TESTS}::test_traversals_set_the_variables_with_the_most_kl_to_each_category"),
     M("code-sampler-init-unseeded", MAF, "            torch.manual_seed(seed)\n", "            pass\n",
       f"{SAMPLER_TESTS}::test_fitting_is_seeded"),
     # ---- closed-form fits and the lesson page -------------------------------------------------------------------

@@ -189,3 +189,30 @@ def test_a_few_steps_lower_the_loss(hard):
     model, x = _model(straight_through=hard), _batch()
     before, after = loss_before_and_after_steps(model, x)
     assert after < before - 1
+
+
+def test_traversals_set_the_variables_with_the_most_kl_to_each_category(monkeypatch):
+    from helpers import digits_splits
+
+    from aezoo.viz import views
+
+    splits, model = digits_splits(), _model(latent_dim=5, categories=3)
+    decoded = []
+    decode = model.decode
+    monkeypatch.setattr(model, "decode", lambda z, y=None: decoded.append(z.clone()) or decode(z, y))
+    fig = views.traversal(model, splits, dims=2, index=0)
+    ranking = fig.info["dims"]
+    assert fig.info["ranked_by"] == "KL" and [r["name"] for r in ranking] == [f"variable {r['variable'] + 1}"
+                                                                             for r in ranking]
+    assert len(ranking) == 2 and ranking[0]["kl"] >= ranking[1]["kl"]
+    with torch.no_grad():
+        q = model.infer(splits.test.floats()[:1])
+        others = q.probs[0]
+    rows = decoded[-2:]  # one decode per row, after the base code's
+    for row, rank in zip(rows, ranking):
+        v = rank["variable"]
+        codes = row.reshape(3, 5, 3)
+        assert torch.equal(codes[:, v], torch.eye(3))  # the variable set to each category in turn
+        keep = [i for i in range(5) if i != v]
+        assert torch.allclose(codes[:, keep], others[keep].expand(3, -1, -1), atol=1e-6)
+    assert "each set to each of its 3 categories" in " ".join(fig.get_suptitle().split())

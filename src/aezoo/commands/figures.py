@@ -167,8 +167,11 @@ def inpaint_cmd(ref, output, dataset, data_dir, home, as_json, look, mask, level
 @figure_command("traverse", "Latent traversals: the most used latent dimensions the decoder reads (by their KL to "
                             "N(0, 1) for a Gaussian posterior under the N(0, I) prior, else by the variance of their "
                             "codes, as the posterior's kind decides; a hierarchical model's first level), each swept "
-                            "over the range of the test codes with the others fixed at one test image's code.")
-@click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True, help="Dimensions to show.")
+                            "over the range of the test codes with the others fixed at one test image's code; for a "
+                            "categorical code, the variables with the most KL to the uniform categorical, each set to "
+                            "each of its categories (--steps does not apply).")
+@click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Dimensions (categorical variables) to show.")
 @click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
 @click.option("--image", "index", type=int, default=None, help="Index of the test image whose code is the base.")
 def traverse_cmd(ref, output, dataset, data_dir, home, as_json, look, dims, steps, index):
