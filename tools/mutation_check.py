@@ -56,6 +56,7 @@ SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagn
 OPTIONS = "src/aezoo/commands/options.py"
 GUMBEL, MAF, TWO_STAGE = "src/aezoo/models/gumbel_vae.py", "src/aezoo/core/maf.py", "src/aezoo/core/two_stage.py"
 GUMBEL_TESTS, FSQ_TESTS = "tests/models/test_gumbel_vae.py", "tests/models/test_fsq_vae.py"
+CONDITIONAL_NETS, CVAE_TESTS = "src/aezoo/nets/conditional.py", "tests/models/test_cvae.py"
 SAMPLER_TESTS = "tests/core/test_code_samplers.py"
 
 MUTATIONS: list[Mutation] = [
@@ -330,6 +331,17 @@ MUTATIONS: list[Mutation] = [
     M("category-traversal-sets-the-wrong-variable", VIEWS, "z[:, v] = torch.eye(categories, dtype=z.dtype)",
       "z[:, order[0]] = torch.eye(categories, dtype=z.dtype)",
       f"{GUMBEL_TESTS}::test_traversals_set_the_variables_with_the_most_kl_to_each_category"),
+    M("cvae-decoder-ignores-the-label", CONDITIONAL_NETS, "torch.cat([z, one_hot(y, self.classes, z)], -1)",
+      "torch.cat([z, one_hot(y * 0, self.classes, z)], -1)",
+      f"{CVAE_TESTS}::test_generated_rows_are_the_requested_classes_by_the_pixel_classifier"),
+    M("cvae-encoder-ignores-the-label", CONDITIONAL_NETS, "planes = one_hot(y, self.classes, x)",
+      "planes = one_hot(y * 0, self.classes, x)",
+      f"{CVAE_TESTS}::test_the_label_changes_the_code_and_the_image_when_its_weights_are_not_zero",
+      f"{CVAE_TESTS}::test_loss_and_gradients_match_a_plain_torch_reference"),
+    M("cvae-label-range-unchecked", CONDITIONAL_NETS, "if low < 0 or high >= classes:", "if False:",
+      f"{CVAE_TESTS}::test_labels_outside_the_classes_it_was_built_for_are_refused_in_words"),
+    M("conditional-likelihood-unlabelled", EVALUATOR, "if caps.conditional and caps.likelihood_bound:", "if False:",
+      f"{CVAE_TESTS}::test_evaluation_says_its_likelihood_numbers_are_conditional"),
     M("code-sampler-init-unseeded", MAF, "            torch.manual_seed(seed)\n", "            pass\n",
       f"{SAMPLER_TESTS}::test_fitting_is_seeded"),
     # ---- closed-form fits and the lesson page -------------------------------------------------------------------

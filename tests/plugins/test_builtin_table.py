@@ -48,6 +48,7 @@ BAD = [  # (model, hyperparameters, words the one-line error must hold)
     ("beta-tcvae", {"sampling": "mss"}, ["sampling='mss' needs dataset_size", "dataset_size=0"]),
     ("vq-vae", {"embedding_dim": 5}, ["latent_dim must be a multiple of embedding_dim (5)", "16"]),
     ("vq-vae", {"codebook_size": 1}, ["codebook_size", "1", ">= 2"]),
+    ("cvae", {"classes": 0}, ["classes", "0", ">= 1"]),
     ("fsq-vae", {"levels": (8, 5, 5)}, ["latent_dim must be a multiple of the number of levels (3", "16"]),
     ("fsq-vae", {"levels": (8, 1)}, ["levels", "(8, 1)", ">= 2"]),
     ("gumbel-vae", {"categories": 1}, ["categories", "1", ">= 2"]),

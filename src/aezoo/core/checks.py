@@ -162,6 +162,7 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "k": positive_int, "components": positive_int, "embedding_dim": positive_int,
     "codebook_size": lambda name, value: count(name, value, least=2),
     "categories": lambda name, value: count(name, value, least=2), "levels": fsq_levels,
+    "classes": lambda name, value: count(name, value, least=1),
     "temperature": positive, "min_temperature": positive, "anneal_rate": weight, "anneal_every": positive_int,
     "straight_through": flag,
     "warmup": count, "restart_every": count, "dataset_size": count,
