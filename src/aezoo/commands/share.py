@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from aezoo.commands.options import HOME_OPTION
+from aezoo.commands.options import HOME_OPTION, printable
 
 
 @click.command("export")
@@ -38,3 +38,6 @@ def import_cmd(directory: str, name: str | None, home: str | None) -> None:
 
     record = import_export(directory, name=name, home=home)
     click.echo(f"imported {directory} as {record.id}")
+    if record.config.get("dataset_not_kept"):
+        click.echo(f"its dataset {printable(record.config['dataset_not_kept'])!r} reads files the export named, so it "
+                   f"was not kept: give --dataset to evaluate or draw {record.id}", err=True)
