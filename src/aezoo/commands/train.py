@@ -5,15 +5,15 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import click
 
-from aezoo.commands.options import check_option, check_value, parse_sets
+from aezoo.commands.options import check_option, check_value, parse_sets, read_regular_file
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
               "compile", "profile")
+MAX_CONFIG_BYTES = 1 << 20  # a --config file is a few lines of TOML
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -39,12 +39,15 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+        data = tomllib.loads(read_regular_file(path, MAX_CONFIG_BYTES, "--config").decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise click.BadParameter(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                                  "save it as UTF-8", param_hint="--config") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--config") from None
+    except RecursionError:
+        raise click.BadParameter(f"cannot read {path}: arrays or tables nested too deeply",
+                                 param_hint="--config") from None
     unknown = sorted(set(data) - set(FILE_KEYS))
     if unknown:
         raise click.BadParameter(f"{path}: unknown keys {', '.join(unknown)}; valid: {', '.join(FILE_KEYS)}",
