@@ -5,14 +5,28 @@ matplotlib is imported inside the functions. Images are (N, C, H, W) floats in [
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 TSNE_MAX_POINTS = 2000
+
+
+def _literal_text(draw: Callable[..., Path]) -> Callable[..., Path]:
+    """Draw with matplotlib's mathtext off: text from data (a class named ``$5``) is shown as written, never
+    parsed as a formula (where an odd ``$`` would stop the figure)."""
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Path:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 def _figure(width: float, height: float):
@@ -62,6 +76,7 @@ def _show(ax, array: np.ndarray, title: str | None = None) -> None:
         ax.set_title(title, fontsize=10)
 
 
+@_literal_text
 def image_grid(images: torch.Tensor | np.ndarray, path: Path | str, nrow: int = 8, title: str | None = None) -> Path:
     """A grid of images, ``nrow`` per row."""
     grid = tile(images, nrow)
@@ -75,6 +90,7 @@ def image_grid(images: torch.Tensor | np.ndarray, path: Path | str, nrow: int = 
 Row = tuple  # (label, images) or (label, images, captions): one caption per image, shown under it
 
 
+@_literal_text
 def rows_figure(rows: Sequence[Row], path: Path | str, title: str | None = None) -> Path:
     """Rows of images with a label on the left of each row (the shared layout of several figures); a row given
     as ``(label, images, captions)`` shows each caption (e.g. the image's class) under its image."""
@@ -129,6 +145,7 @@ def _project(codes: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, str
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'direct', 'tsne' or 'pca'")
 
 
+@_literal_text
 def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray | None, path: Path | str,
                   method: str = "auto", seed: int = 0, class_names: Sequence[str] | None = None) -> Path:
     """Scatter of latent codes coloured by label: the codes themselves for a 2-D latent ('direct'), else a
@@ -186,6 +203,7 @@ def code_range(codes: torch.Tensor | np.ndarray, n: int, coverage: float = 0.98)
     return [np.linspace(lo, hi if hi > lo else lo + 1e-3, n) for lo, hi in zip(low, high)]
 
 
+@_literal_text
 def latent_grid_figure(model: Any, path: Path | str, n: int = 15, span: float = 3.0,
                        codes: torch.Tensor | None = None) -> Path:
     """The decoded n x n grid over the plane of a 2-D latent: over the region ``codes`` occupy (1st to 99th
@@ -242,6 +260,7 @@ def corruption_figure(corrupted: torch.Tensor, restored: torch.Tensor, clean: to
                        path, title)
 
 
+@_literal_text
 def curves_figure(history: Sequence[dict[str, Any]], path: Path | str, title: str | None = "Training curves",
                   diagnostics: Sequence[str] = ()) -> Path:
     """Train/val loss per epoch; a second panel with the loss parts (train_/val_ keys) when present, and a third
@@ -275,6 +294,7 @@ def curves_figure(history: Sequence[dict[str, Any]], path: Path | str, title: st
     return _save(fig, path)
 
 
+@_literal_text
 def overlaid_curves_figure(histories: Mapping[str, Sequence[dict[str, Any]]], path: Path | str,
                            key: str = "loss", title: str | None = None) -> Path:
     """One line per run: ``val_<key>`` solid and ``train_<key>`` dotted, in the run's colour."""
