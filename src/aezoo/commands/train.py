@@ -66,6 +66,21 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
     return data
 
 
+WITH_RESUME = ("resume", "home", "log", "nproc")  # what --resume uses; every other setting comes from the checkpoint
+
+
+def _refuse_ignored_with_resume(ctx: click.Context, model: str | None) -> None:
+    """--resume continues with the settings the run started with: refuse options it would ignore, naming them."""
+    given = [f"MODEL ({model})"] if model else []
+    given += [p.opts[0] for p in ctx.command.params if p.name not in WITH_RESUME and p.name in ctx.params
+              and ctx.get_parameter_source(p.name) not in (click.core.ParameterSource.DEFAULT, None)
+              and p.opts and p.opts[0].startswith("--")]
+    if given:
+        raise click.UsageError(f"--resume continues a run with the settings it started with, so {', '.join(given)} "
+                               "would be ignored; leave them out (only --home, --log and --nproc go with --resume), "
+                               "or start a new run")
+
+
 @click.command("train")
 @click.argument("model", required=False)
 @click.option("--dataset", default="digits", show_default=True,
@@ -128,6 +143,7 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
+        _refuse_ignored_with_resume(ctx, model)
         record = train("", resume=resume, registry=registry, progress=progress, log=log).run
         if record is not None:  # None on the other processes of a distributed run
             click.echo(f"saved run {record.id} to {record.path}")
