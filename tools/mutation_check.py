@@ -231,6 +231,8 @@ MUTATIONS: list[Mutation] = [
       "json.loads(text)", "tests/registry/test_crafted_exports.py::test_non_finite_metrics_in_an_export_are_refused",
       "tests/registry/test_crafted_exports.py"
       "::test_zoo_runs_json_is_strict_json_even_with_a_nan_written_into_a_manifest"),
+    M("save-allows-non-finite", FILES, "sort_keys=True, allow_nan=False)", "sort_keys=True)",
+      "tests/registry/test_crafted_exports.py::test_a_save_with_non_finite_metrics_is_refused"),
     M("model-card-raw-html", CARD, "return html.escape(str(value), quote=False).replace(", "return str(value).replace(",
       "tests/registry/test_crafted_exports.py::test_html_in_class_names_reaches_the_model_card_escaped"),
     M("idx-declared-size-unbounded", IDX, "expected = declared_bytes(f\"IDX file {path}\", shape, dtype.itemsize)",
