@@ -2,7 +2,6 @@
 writer, /dev/zero must not be read until memory runs out."""
 import contextlib
 import os
-import resource
 import sys
 import threading
 
@@ -22,6 +21,8 @@ def assert_usage_error(result, *words):
 def address_space_cap(extra: int):
     """At most ``extra`` more bytes of address space for this process in the block: a read that never ends
     fails with MemoryError in a moment instead of taking the machine's memory."""
+    import resource
+
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[0])
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)

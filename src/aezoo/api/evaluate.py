@@ -18,9 +18,9 @@ def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = No
     config = model.run.config if getattr(model, "run", None) is not None else {}
     ref = dataset or config.get("dataset")
     if ref is None and config.get("dataset_not_kept"):
-        raise ValueError(f"this model comes from an export whose dataset {config['dataset_not_kept']!r} reads "
-                         "files the export named; aezoo never reads paths an export chose: pass dataset=... "
-                         "(--dataset) to say which data to use")
+        raise ValueError(f"this model comes from an export whose dataset {config['dataset_not_kept']!r} was not "
+                         "kept (only a registered data source that reads no local files is: aezoo never reads "
+                         "paths an export chose): pass dataset=... (--dataset) to say which data to use")
     if ref is None:
         raise ValueError("this model does not record its dataset: pass dataset=... (--dataset)")
     splits = load_dataset(ref, data_dir=data_dir or (None if dataset else config.get("data_dir")), download=download)

@@ -39,5 +39,6 @@ def import_cmd(directory: str, name: str | None, home: str | None) -> None:
     record = import_export(directory, name=name, home=home)
     click.echo(f"imported {directory} as {record.id}")
     if record.config.get("dataset_not_kept"):
-        click.echo(f"its dataset {printable(record.config['dataset_not_kept'])!r} reads files the export named, so it "
-                   f"was not kept: give --dataset to evaluate or draw {record.id}", err=True)
+        click.echo(f"its dataset {printable(record.config['dataset_not_kept'])!r} was not kept (an import keeps only "
+                   f"a registered data source that reads no local files): give --dataset to evaluate or draw "
+                   f"{record.id}", err=True)
