@@ -162,3 +162,15 @@ def test_html_in_class_names_reaches_the_model_card_escaped(export_dir, tmp_path
     assert "<script" not in card and "<img" not in card
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card and "&lt;img src=x onerror=alert(2)&gt;" in card
     assert "a\\|b &#96;c&#96;" in card
+
+
+def test_html_in_a_local_dataset_path_reaches_the_card_as_text_front_matter_included(zoo_home, tmp_path):
+    dataset = "folder:/data/<script>alert(6)</script>&x"
+    model = create_model("mlp-ae", input_shape=(1, 8, 8), hidden=(16,), latent_dim=2)
+    run = Registry().save("mlp-ae", model.state_dict(), hyperparameters={"hidden": [16], "latent_dim": 2},
+                          input_shape=(1, 8, 8), config={"dataset": dataset}, metrics={}, history=[])
+    card = (export_run(run.id, tmp_path / "card", samples=False) / "README.md").read_text()
+    assert "<script" not in card and "&lt;script&gt;alert(6)&lt;/script&gt;&amp;x" in card
+    front = card.split("---\n")[1]
+    tags = [json.loads(line[2:]) for line in front.splitlines() if line.startswith("- ")]  # YAML's "..." strings
+    assert f"dataset:{dataset}" in tags

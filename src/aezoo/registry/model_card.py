@@ -9,6 +9,12 @@ import json
 from typing import Any
 
 
+def _yaml_text(value: Any) -> str:
+    """A YAML double-quoted string of ``value`` with ``<``, ``>`` and ``&`` as \\u escapes: the same text to a
+    YAML reader, no raw HTML to a Markdown renderer that shows the front matter as it is."""
+    return json.dumps(str(value)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _md(value: Any) -> str:
     """``value`` as Markdown text showing exactly its characters: no HTML, no code span, no table cell break."""
     return html.escape(str(value), quote=False).replace("`", "&#96;").replace("|", "\\|")
@@ -23,7 +29,7 @@ def model_card(config: dict[str, Any], summary: str = "") -> str:
         tags.insert(2, "variational-autoencoder")
     if config.get("dataset"):
         tags.append(f"dataset:{config['dataset']}")
-    front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
+    front = ["---", "library_name: aezoo", "tags:", *[f"- {_yaml_text(t)}" for t in tags], "---", ""]
     shape = " x ".join(str(d) for d in config["input_shape"])
     folder = f"path/to/{source['id']}"
     dataset = _md(config.get("dataset") or "unknown data")
