@@ -51,10 +51,13 @@ STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS = "src/aezoo/core/checks.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
-PICKS, SPLITS, DRAW = "src/aezoo/viz/picks.py", "src/aezoo/data/splits.py", "src/aezoo/viz/draw.py"
-IDX, DATA_FILES, OPTIONS = "src/aezoo/data/idx.py", "src/aezoo/data/files.py", "src/aezoo/commands/options.py"
+PICKS, SPLITS = "src/aezoo/viz/picks.py", "src/aezoo/data/splits.py"
+IDX, DATA_FILES = "src/aezoo/data/idx.py", "src/aezoo/data/files.py"
 SHARE, BUILD, EVALUATE = "src/aezoo/api/share.py", "src/aezoo/api/build.py", "src/aezoo/api/evaluate.py"
 CARD, TRAIN_CMD = "src/aezoo/registry/model_card.py", "src/aezoo/commands/train.py"
+VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/aezoo/viz/figure.py"
+SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
+OPTIONS = "src/aezoo/commands/options.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
@@ -262,7 +265,8 @@ MUTATIONS: list[Mutation] = [
     M("model-contract-unchecked", BUILD, "spec.build(shape, **merged)\n    check_contract(model, spec.owner)\n",
       "spec.build(shape, **merged)\n",
       "tests/plugins/test_model_contract.py::test_a_model_breaking_the_contract_is_named_with_its_part"),
-    M("figure-text-as-mathtext", DRAW, "rc_context({\"text.parse_math\": False})", "rc_context({})",
+    M("figure-text-as-mathtext", "src/aezoo/viz/styles.py", "LITERAL_TEXT = {\"text.parse_math\": False}",
+      "LITERAL_TEXT = {\"text.parse_math\": True}",
       "tests/viz/test_literal_text.py::test_class_names_with_dollars_are_drawn_as_written"),
     M("validation-nan-passes", TRAINER, "if k.startswith(\"val_\") and not math.isfinite(v)]",
       "if k.startswith(\"val_\") and False]",
@@ -273,6 +277,24 @@ MUTATIONS: list[Mutation] = [
       "tests/api/test_resume.py::test_sigterm_leaves_a_checkpoint_and_says_how_to_resume"),
     M("resume-options-ignored", TRAIN_CMD, "        _refuse_ignored_with_resume(ctx, model)\n", "",
       "tests/api/test_resume.py::test_options_a_resume_would_ignore_are_refused_naming_them"),
+    # ---- figures and pages ------------------------------------------------------------------------------------
+    M("figure-title-without-run", VIEWS, 'else f"{run_label(model)}: {what}"', 'else f"figure: {what}"',
+      "tests/cli/test_compare_argument.py::test_every_figure_command_titles_the_run_and_takes_title_dpi_and_style"),
+    M("figure-style-ignored", FIGURE, "            with style():\n", "            if True:\n",
+      "tests/viz/test_figures_for_people.py::test_talk_style_scales_every_text_by_one_and_a_half"),
+    M("grid-tiles-touch", DRAW, "return max(1, round(side / 8))", "return 0",
+      "tests/viz/test_figures_for_people.py::test_latent_grid_tiles_are_separated_by_white_gaps"),
+    M("mask-drawn-black", DRAW, "shown = corrupted if mask is None else paint_mask(corrupted, mask)", "shown = corrupted",
+      "tests/viz/test_figures_for_people.py::test_masked_pixels_are_drawn_in_the_mask_colour_with_a_legend"),
+    M("latent-axes-not-shared", SIDE_BY_SIDE, "everything = np.concatenate([*points,", "everything = np.concatenate([points[-1],",
+      "tests/viz/test_side_by_side.py::test_latent_maps_share_axes_that_hold_every_models_codes"),
+    M("ae-n01-samples-called-meaningful", SIDE_BY_SIDE, "        return False, NOT_TRAINED_FOR_IT\n",
+      "        return True, NOT_TRAINED_FOR_IT\n",
+      "tests/viz/test_side_by_side.py::test_prior_samples_say_which_models_were_trained_for_n01"),
+    M("collapse-not-warned", DIAGNOSIS, "if kl >= KL_FLOOR and active != 0:", "if kl >= 0:",
+      "tests/core/test_diagnosis.py::test_a_collapsed_model_is_warned_with_the_advice"),
+    M("sweep-runs-unnamed", OPTIONS, 'for k in swept)]) if swept else None', 'for k in swept)]) if False else None',
+      "tests/cli/test_compare_argument.py::test_sweep_plans_scope_keys_and_combine_values"),
 ]
 
 

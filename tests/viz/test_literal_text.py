@@ -1,5 +1,5 @@
 """Text from data is drawn as written (issue 18, item 14): class names with ``$`` (matplotlib's mathtext marker)
-neither stop a figure nor turn into formulas."""
+neither stop a figure nor turn into formulas, in every figure style."""
 import numpy as np
 import torch
 from helpers import zoo
@@ -27,11 +27,11 @@ def texts_drawn(monkeypatch):
 def test_class_names_with_dollars_are_drawn_as_written(tmp_path, monkeypatch):
     seen = texts_drawn(monkeypatch)
     x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    figures.reconstruction_figure(x, x, tmp_path / "r.png", captions=CLASSES)
-    figures.rows_figure([(name, x[:2]) for name in CLASSES], tmp_path / "rows.png", title="class 9$$")
-    figures.image_grid(x, tmp_path / "g.png", title="Generated: class 9$$")
-    figures.latent_figure(np.random.default_rng(0).normal(size=(50, 2)), np.arange(50) % 5, tmp_path / "l.png",
-                          method="pca", class_names=CLASSES)
+    figures.reconstruction_figure(x, x, captions=CLASSES).save(tmp_path / "r.png")
+    figures.rows_figure([(name, x[:2]) for name in CLASSES], title="class 9$$").save(tmp_path / "rows.png")
+    figures.image_grid(x, title="Generated: class 9$$").save(tmp_path / "g.png")
+    figures.latent_figure(np.random.default_rng(0).normal(size=(50, 2)), np.arange(50) % 5, method="pca",
+                          class_names=CLASSES).save(tmp_path / "l.png")
     shown = {text for text, _ in seen}
     assert set(CLASSES) <= shown and "Generated: class 9$$" in shown
     assert not [text for text, parsed in seen if "$" in text and parsed]
