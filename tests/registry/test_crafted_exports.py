@@ -66,6 +66,7 @@ def assert_one_line(result, *words):
     ({"classes": "ab"}, "'classes'"),
     ({"dataset": {"name": "digits"}}, "'dataset'"),
     ({"input_shape": [1, 8, True]}, "'input_shape'"),
+    ({"qualified_model": ["builtin", "mlp-ae"]}, "'qualified_model'"),
 ])
 def test_a_config_field_of_the_wrong_type_is_one_line_naming_it(export_dir, fields, named):
     edit_config(export_dir, **fields)

@@ -291,6 +291,7 @@ CONFIG_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {  # field -> (che
     "samples": (_optional(lambda v: isinstance(v, dict)), "an object or null"),
     "aezoo_version": (_optional(lambda v: isinstance(v, str)), "a version (text) or null"),
     "trained_with_aezoo_version": (_optional(lambda v: isinstance(v, str)), "a version (text) or null"),
+    "qualified_model": (_optional(lambda v: isinstance(v, str) and bool(v)), "a model name PLUGIN/MODEL or null"),
 }
 SOURCE_RUN_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "id": (_optional(lambda v: isinstance(v, str)), "a run id (text) or null"),
