@@ -51,6 +51,10 @@ STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS, VIEWS = "src/aezoo/core/checks.py", "src/aezoo/viz/views.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
+PICKS, SPLITS = "src/aezoo/viz/picks.py", "src/aezoo/data/splits.py"
+IDX, DATA_FILES = "src/aezoo/data/idx.py", "src/aezoo/data/files.py"
+SHARE, BUILD, EVALUATE = "src/aezoo/api/share.py", "src/aezoo/api/build.py", "src/aezoo/api/evaluate.py"
+CARD, TRAIN_CMD = "src/aezoo/registry/model_card.py", "src/aezoo/commands/train.py"
 VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/aezoo/viz/figure.py"
 SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
 OPTIONS = "src/aezoo/commands/options.py"
@@ -220,8 +224,9 @@ MUTATIONS: list[Mutation] = [
     M("export-path-escape-accepted", EXPORT, "if Path(name).name != name or name in (\".\", \"..\", paths.MANIFEST):",
       "if name == paths.MANIFEST:",
       "tests/api/test_guards.py::test_export_manifest_naming_a_file_outside_the_folder_is_refused"),
-    M("export-config-weights-hash-unchecked", EXPORT, "if weights.get(\"sha256\") != files[paths.WEIGHTS][\"sha256\"]:",
-      "if False:", "tests/registry/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
+    M("export-config-weights-hash-unchecked", EXPORT,
+      "if config[\"weights\"][\"sha256\"] != files[paths.WEIGHTS][\"sha256\"]:", "if False:",
+      "tests/registry/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
     # ---- plugin loader ---------------------------------------------------------------------------------------
     M("qualified-names-missing", MANAGER, "            catalog.qualified[spec.qualified] = spec\n", "            pass\n",
       "tests/plugins/test_qualified_names.py::test_plain_names_reach_the_builtin_and_qualified_names_reach_each"),
@@ -275,6 +280,58 @@ MUTATIONS: list[Mutation] = [
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/models/test_builtin_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),
+    # ---- issue 18: tests aimed at what the suite missed or caught only by accident ------------------------
+    M("validation-in-train-mode", TRAINER, "        self.model.eval()\n        names, total = None, None\n",
+      "        names, total = None, None\n",
+      "tests/core/test_trainer_behaviour.py::test_validation_runs_the_model_in_eval_mode"),
+    M("best-weights-by-reference", TRAINER, "state.best_weights = {k: v.detach().clone() for",
+      "state.best_weights = {k: v.detach() for",
+      "tests/core/test_trainer_behaviour.py::test_the_best_epochs_weights_are_copied_not_referenced"),
+    M("picks-ignore-seed-in-class", PICKS, "list(rng.permutation(np.flatnonzero(labels == c)))",
+      "list(np.flatnonzero(labels == c))",
+      "tests/viz/test_picks.py::test_the_seed_picks_which_images_of_each_class_are_shown"),
+    M("export-target-not-empty-unchecked", EXPORT, "        if any(target.iterdir()):\n", "        if False:\n",
+      "tests/registry/test_export.py::test_a_non_empty_target_is_refused_before_the_run_is_read"),
+    M("split-labels-shuffled", SPLITS, "return (images[keep], pick(labels, keep))",
+      "return (images[keep], pick(labels, order[n_out:]))",
+      "tests/data/test_data.py::test_every_label_stays_with_its_image_through_the_splits"),
+    # ---- issue 18: untrusted files, non-finite numbers, plugin contracts, resume ------------------------------
+    M("export-config-fields-unchecked", EXPORT, "    check_config(root / paths.CONFIG, config)\n", "",
+      "tests/registry/test_crafted_exports.py::test_a_config_field_of_the_wrong_type_is_one_line_naming_it"),
+    M("export-dataset-path-kept", SHARE, "    return None if spec.takes_path else spec.name", "    return ref",
+      "tests/registry/test_crafted_exports.py::test_an_imported_dataset_that_reads_local_paths_is_not_kept"),
+    M("json-non-finite-accepted", FILES, "json.loads(text, parse_constant=_no_constant, parse_float=_finite)",
+      "json.loads(text)", "tests/registry/test_crafted_exports.py::test_non_finite_metrics_in_an_export_are_refused",
+      "tests/registry/test_crafted_exports.py"
+      "::test_zoo_runs_json_is_strict_json_even_with_a_nan_written_into_a_manifest"),
+    M("save-allows-non-finite", FILES, "sort_keys=True, allow_nan=False)", "sort_keys=True)",
+      "tests/registry/test_crafted_exports.py::test_a_save_with_non_finite_metrics_is_refused"),
+    M("model-card-raw-html", CARD, "return html.escape(str(value), quote=False).replace(", "return str(value).replace(",
+      "tests/registry/test_crafted_exports.py::test_html_in_class_names_reaches_the_model_card_escaped"),
+    M("idx-declared-size-unbounded", IDX, "expected = declared_bytes(f\"IDX file {path}\", shape, dtype.itemsize)",
+      "expected = int(np.prod(shape, dtype=object)) * dtype.itemsize",
+      "tests/data/test_data_bombs.py::test_a_gzipped_idx_declaring_4_gib_is_refused_from_its_header"),
+    M("gzip-read-to-the-end", IDX, "    data = f.read(expected)\n", "    data = f.read()\n",
+      "tests/data/test_data_bombs.py::test_decompression_stops_at_the_size_the_header_declares"),
+    M("npz-headers-unchecked", DATA_FILES, "        check_npz_headers(file)\n", "",
+      "tests/data/test_data_bombs.py::test_an_npz_header_claiming_9_tib_is_refused_from_the_header"),
+    M("config-special-files-read", OPTIONS, "        if not stat.S_ISREG(mode):", "        if False:",
+      "tests/cli/test_config_files.py::test_a_fifo_as_config_is_refused_without_waiting_for_a_writer"),
+    M("model-contract-unchecked", BUILD, "spec.build(shape, **merged)\n    check_contract(model, spec.owner)\n",
+      "spec.build(shape, **merged)\n",
+      "tests/plugins/test_model_contract.py::test_a_model_breaking_the_contract_is_named_with_its_part"),
+    M("figure-text-as-mathtext", "src/aezoo/viz/styles.py", "LITERAL_TEXT = {\"text.parse_math\": False}",
+      "LITERAL_TEXT = {\"text.parse_math\": True}",
+      "tests/viz/test_literal_text.py::test_class_names_with_dollars_are_drawn_as_written"),
+    M("validation-nan-passes", TRAINER, "if k.startswith(\"val_\") and not math.isfinite(v)]",
+      "if k.startswith(\"val_\") and False]",
+      "tests/core/test_non_finite.py::test_a_nan_validation_loss_stops_training_in_its_epoch_and_saves_nothing"),
+    M("eval-prints-nan", EVALUATE, "    _check_finite(model, metrics)\n", "",
+      "tests/core/test_non_finite.py::test_a_model_giving_nan_is_one_line_never_nan_with_exit_0"),
+    M("sigterm-not-caught", TRAINER, "(signal.SIGINT, signal.SIGTERM)", "(signal.SIGINT,)",
+      "tests/api/test_resume.py::test_sigterm_leaves_a_checkpoint_and_says_how_to_resume"),
+    M("resume-options-ignored", TRAIN_CMD, "        _refuse_ignored_with_resume(ctx, model)\n", "",
+      "tests/api/test_resume.py::test_options_a_resume_would_ignore_are_refused_naming_them"),
     # ---- figures and pages ------------------------------------------------------------------------------------
     M("figure-title-without-run", VIEWS, 'else f"{run_label(model)}: {what}"', 'else f"figure: {what}"',
       "tests/cli/test_compare_argument.py::test_every_figure_command_titles_the_run_and_takes_title_dpi_and_style"),
