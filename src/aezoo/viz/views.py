@@ -299,7 +299,9 @@ def traversal(model: Any, splits: Splits, dims: int = 8, steps: int = 9, index: 
     keep = sorted(spread(test.labels, 1000, len(test)))
     x, y = to_float(test.images[keep]), _labels(test.labels, keep)
     if model.capabilities.posterior == "categorical":
-        return _category_traversal(model, splits, picks, x, y, dims, title)
+        shown = _category_traversal(model, splits, picks, x, y, dims, title)
+        if shown is not None:
+            return shown
     scores, score_name, no_kl = dimension_scores(model, x, y)
     order = torch.argsort(scores, descending=True)[:dims].tolist()
     ranges = figures.code_range(generate.encode_all(model, x, y=y), steps)
@@ -326,15 +328,19 @@ def traversal(model: Any, splits: Splits, dims: int = 8, steps: int = 9, index: 
 
 
 def _category_traversal(model: Any, splits: Splits, picks: Picks, x: torch.Tensor, y: torch.Tensor | None,
-                        variables: int, title: str | None) -> Figure:
+                        variables: int, title: str | None) -> Figure | None:
     """Traversals of a categorical (one-hot) code: each of the ``variables`` variables with the largest mean KL to
     the uniform categorical over ``x`` (log K - its entropy), set to each of its K categories in turn, the others
-    kept at the test image's category probabilities (its code)."""
+    kept at the test image's category probabilities (its code). None when the q-object gives no ``logits``
+    (N, variables, categories) to read the variables from."""
     from aezoo.core.evaluator import inference, model_device
 
     device = model_device(model)
     with inference(model):
-        log_q = torch.log_softmax(model.infer(x.to(device), generate.labels_for(model, y, len(x))).logits, -1).cpu()
+        logits = getattr(model.infer(x.to(device), generate.labels_for(model, y, len(x))), "logits", None)
+    if logits is None or logits.dim() != 3:
+        return None
+    log_q = torch.log_softmax(logits, -1).cpu()
     categories = log_q.shape[-1]
     kl = (log_q.exp() * (log_q + math.log(categories))).sum(-1).mean(0).double()  # per variable
     order = torch.argsort(kl, descending=True)[:variables].tolist()
