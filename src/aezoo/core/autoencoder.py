@@ -16,7 +16,7 @@ from aezoo.core.posteriors import PointPosterior, Posterior, check_kind
 from aezoo.core.priors import Prior, StandardNormal
 from aezoo.errors import DatasetError
 
-SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
+SAMPLERS = ("prior", "gaussian", "gmm", "maf", "two-stage", "categorical")
 CONDITIONAL = "the model is conditional (it reads the class labels of its images)"
 
 
@@ -65,7 +65,7 @@ class AutoEncoder(nn.Module):
     """An autoencoder built from parts. ``corruption`` (if any) is applied to inputs while training only; the
     objective compares against the clean batch. ``sampler`` names what generation draws from by default:
     ``"prior"`` (the model's prior is what training pulled the codes towards) or an ex-post fit to training codes
-    (``"gaussian"``, ``"gmm"``, ``"categorical"``). ``aux`` networks (e.g. ``{"discriminator": net}``) get their
+    (``"gaussian"``, ``"gmm"``, ``"maf"``, ``"two-stage"``, ``"categorical"``). ``aux`` networks (e.g. ``{"discriminator": net}``) get their
     own optimiser, configured by ``aux_optimizers`` (e.g. ``{"discriminator": {"lr": 1e-4}}``)."""
 
     def __init__(self, encoder: Encoder, decoder: Decoder, objective: Objective, input_shape: tuple[int, int, int],

@@ -95,6 +95,37 @@ def code_positions(latent_dim: int, embedding_dim: int) -> None:
         raise ValueError(f"latent_dim must be a multiple of embedding_dim ({embedding_dim}), got {latent_dim!r}")
 
 
+def fsq_levels(name: str, value: Any) -> tuple[int, ...]:
+    """FSQ: the number of values of each number of a code position, each a whole number >= 2."""
+    expected = "one or more numbers of levels, each a whole number >= 2 (e.g. 8,5,5,5)"
+    if not isinstance(value, (tuple, list)) or not value:
+        raise _refuse(name, value, expected)
+    for level in value:
+        if not _number(level) or int(level) != level or level < 2:
+            raise _refuse(name, value, expected)
+    return tuple(int(level) for level in value)
+
+
+def fsq_positions(latent_dim: int, levels: tuple[int, ...]) -> None:
+    """FSQ: the code splits into positions of ``len(levels)`` numbers."""
+    if latent_dim % len(levels):
+        raise ValueError(f"latent_dim must be a multiple of the number of levels ({len(levels)}: "
+                         f"levels={tuple(levels)}), got {latent_dim!r}")
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(name, value, "true or false")
+    return value
+
+
+def temperatures(temperature: float, min_temperature: float) -> None:
+    """Gumbel-softmax: the annealed temperature falls from ``temperature`` to ``min_temperature``."""
+    if min_temperature > temperature:
+        raise ValueError(f"min_temperature must not exceed temperature (the schedule anneals down), got "
+                         f"temperature={temperature!r}, min_temperature={min_temperature!r}")
+
+
 def info_vae_weights(alpha: float, lbd: float) -> None:
     """InfoVAE: the weights 1 - alpha on the KL and alpha + lbd - 1 on the MMD must not be negative."""
     if alpha > 1 or alpha + lbd - 1 < 0:
@@ -130,6 +161,10 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "adversarial_weight": weight, "alpha": finite, "lbd": finite, "kernel_scale": positive, "disc_lr": positive,
     "k": positive_int, "components": positive_int, "embedding_dim": positive_int,
     "codebook_size": lambda name, value: count(name, value, least=2),
+    "categories": lambda name, value: count(name, value, least=2), "levels": fsq_levels,
+    "classes": lambda name, value: count(name, value, least=1),
+    "temperature": positive, "min_temperature": positive, "anneal_rate": weight, "anneal_every": positive_int,
+    "straight_through": flag,
     "warmup": count, "restart_every": count, "dataset_size": count,
     "sampling": _choice(SAMPLINGS), "penalty": _choice(PENALTIES), "noise": _choice(NOISES), "mask": _choice(MASKS),
     "noise_level": finite, "mask_level": finite,
@@ -137,6 +172,8 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
 
 RELATIONS: tuple[tuple[tuple[str, ...], Callable[..., None]], ...] = (  # rules between values of one model
     (("latent_dim", "embedding_dim"), code_positions),
+    (("latent_dim", "levels"), fsq_positions),
+    (("temperature", "min_temperature"), temperatures),
     (("alpha", "lbd"), info_vae_weights),
     (("alpha", "beta", "gamma"), tc_weights),
     (("sampling", "dataset_size"), stratified_sampling),

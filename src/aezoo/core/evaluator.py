@@ -15,8 +15,12 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
   draws per image + ``kl``) and ``elbo_samples``, ``iw_nll`` (importance-weighted estimate of -log p(x) with
   ``iw_samples`` draws, an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1)
   and ``iw_samples``; for a hierarchical posterior (``q.kl_per_level``) also ``kl_level1``, ``kl_level2``, ...
-  (level 1: the one the decoder reads), which sum to ``kl``. For a quantised code with a categorical
-  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
+  (level 1: the one the decoder reads), which sum to ``kl``. A categorical (one-hot) posterior counts as having a
+  density (its mass): one-hot draws give the discrete -ELBO and IW-NLL. For a quantised code with a categorical
+  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``; none of the three for a
+  posterior that declares ``no_bound`` (FSQ: a fixed grid and no trained prior), with its reason.
+- ``conditioned_on``: for a conditional model (one that reads class labels) with a likelihood bound, what its
+  likelihood numbers are conditioned on: they bound -log p(x|y).
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
 - ``active_units``: number of latent dims whose posterior mean (the code, for a plain AE, whose scale is
@@ -129,6 +133,8 @@ def _no_levels(prior: Any, z: torch.Tensor) -> tuple:
     return ()
 
 
+CONDITIONED_ON = ("each image's class label: -ELBO and IW-NLL bound -log p(x|y), not -log p(x), and do not compare "
+                  "with an unconditional model's")
 NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"
 NO_PRIOR_DENSITY = "the prior has no density"
 ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELBO"
@@ -137,6 +143,9 @@ ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELB
 def not_applicable(model: AutoEncoder) -> dict[str, str]:
     """The likelihood metrics a model does not define, each with the reason."""
     caps = model.capabilities
+    declared = getattr(model.posterior, "no_bound", "")  # a posterior that says why it defines no bound
+    if declared:
+        return {k: declared for k in ("kl", "neg_elbo", "iw_nll")}
     if caps.likelihood_bound:
         return {}
     if caps.posterior == "quantised" and isinstance(model.prior, Categorical):
@@ -175,6 +184,8 @@ class Evaluator:
         result: dict[str, Any] = {"n_images": len(data), "input_shape": list(model.input_shape),
                                   "latent_dim": model.latent_dim, "posterior": caps.posterior,
                                   "prior": caps.prior_title, "likelihood": model.likelihood.name, "binarize": how}
+        if caps.conditional and caps.likelihood_bound:
+            result["conditioned_on"] = CONDITIONED_ON
         sums: dict[str, float] = {}
         means = []
         device = model_device(model)

@@ -31,6 +31,8 @@ METRICS = (
            "importance samples behind IW-NLL (papers use 5000)", 0),
     Metric("test_elbo_samples", "Likelihood (test)", "ELBO samples", "per image",
            "posterior draws averaged in the negative ELBO", 0),
+    Metric("test_conditioned_on", "Likelihood (test)", "conditioned on", "",
+           "a conditional model's likelihood numbers are given the label: bounds on -log p(x|y), not -log p(x)"),
     Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
            "0/1 test pixels for a Bernoulli likelihood: dynamic (drawn per evaluation, seeded), static (drawn once, "
            "fixed seed) or none (grey levels); numbers are comparable only alike"),
