@@ -29,11 +29,12 @@ class Capabilities:
     sampler: str  # what `zoo sample` draws from by default: "prior", or an ex-post fit to training codes
     corruption: tuple[str, float] | None  # the training-time corruption (denoising, inpainting)
     aux: tuple[str, ...]  # auxiliary networks with their own optimiser
+    likelihood_unused: str = ""  # why the objective does not train the likelihood p(x|z) (empty: it does)
 
     @property
     def likelihood_bound(self) -> bool:
         """The model defines -ELBO and IW-NLL on its own terms."""
-        return self.posterior_density and self.prior_density
+        return self.posterior_density and self.prior_density and not self.likelihood_unused
 
 
 def check_objective(objective: Objective) -> None:
@@ -86,7 +87,8 @@ class AutoEncoder(nn.Module):
         c = self.corruption
         corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
         return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
-                            self.prior.title, self.sampler, corruption, tuple(self.aux))
+                            self.prior.title, self.sampler, corruption, tuple(self.aux),
+                            str(getattr(self.objective, "likelihood_unused", "")))
 
     # --- the training path (with gradients) ---
     def infer(self, x: torch.Tensor) -> Any:

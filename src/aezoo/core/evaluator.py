@@ -10,7 +10,8 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
   image ``i`` with pixel values in [0, 1]; an exact reconstruction counts as ``PSNR_CAP`` dB.
 - ``rec_nll``: -log p(x|z) at the posterior mean under the model's likelihood (nats per image).
 - where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)), closed form where it
-  exists, else Monte-Carlo from ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
+  exists, else Monte-Carlo from ``elbo_samples`` draws), and where the objective also trains the likelihood
+  (not a loss on discriminator features or MS-SSIM) ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
   (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
   with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. For a quantised code with a categorical
   prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
@@ -125,14 +126,18 @@ ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELB
 
 
 def not_applicable(model: AutoEncoder) -> dict[str, str]:
-    """The likelihood metrics a model does not define, each with the reason."""
+    """The likelihood metrics a model does not define, each with the reason. An objective that does not train the
+    likelihood (``likelihood_unused``: a feature-matching or MS-SSIM loss) leaves the pixel -log p(x|z), -ELBO and
+    IW-NLL undefined; the KL of a posterior with a density to a prior with one stays defined."""
     caps = model.capabilities
-    if caps.likelihood_bound:
-        return {}
+    unused = caps.likelihood_unused
+    skip = {k: unused for k in ("rec_nll", "neg_elbo", "iw_nll")} if unused else {}
+    if caps.posterior_density and caps.prior_density:
+        return skip
     if caps.posterior == "quantised" and isinstance(model.prior, Categorical):
-        return {"iw_nll": ONE_HOT}
+        return {"iw_nll": ONE_HOT, **skip}
     reason = NO_POSTERIOR_DENSITY if not caps.posterior_density else NO_PRIOR_DENSITY
-    return {k: reason for k in ("kl", "neg_elbo", "iw_nll")}
+    return {**skip, **{k: reason for k in ("kl", "neg_elbo", "iw_nll")}}
 
 
 @dataclass
@@ -176,17 +181,20 @@ class Evaluator:
                 add("bce", F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
                 add("mse", (recon - x).pow(2).flatten(1).sum(1))
                 add("psnr", psnr_per_image(recon, x))
-                add("rec_nll", -model.likelihood.log_prob(logits, x))
-                if caps.likelihood_bound:
+                if "rec_nll" not in skip:
+                    add("rec_nll", -model.likelihood.log_prob(logits, x))
+                if caps.posterior_density and caps.prior_density:
                     z = q.sample(self.elbo_samples, generator)  # (k, B, D)
                     kl = kl_to_prior(q, model.prior, z)
                     add("kl", kl)
-                    add("neg_elbo", self._expected_nll(model, x, z) + kl)
-                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
+                    if caps.likelihood_bound:
+                        add("neg_elbo", self._expected_nll(model, x, z) + kl)
+                        add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
                 elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
                     kl = -model.prior.log_mass(q.indices)
                     add("kl", kl)
-                    add("neg_elbo", -model.likelihood.log_prob(logits, x) + kl)
+                    if "neg_elbo" not in skip:
+                        add("neg_elbo", -model.likelihood.log_prob(logits, x) + kl)
                 for k, v in model.eval_metrics(x, q).items():
                     add(k, v.detach().reshape(1) * len(x))
         n = max(len(data), 1)
