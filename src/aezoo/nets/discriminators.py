@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from aezoo.core.checks import count, discriminator_layer, positive_int, widths
-from aezoo.nets.conv import _halved, check_size
+from aezoo.nets.conv import halved, check_size
 
 
 def code_discriminator(latent_dim: int, hidden: Sequence[int], slope: float = 0.2) -> nn.Sequential:
@@ -39,7 +39,7 @@ class ImageDiscriminator(nn.Module):
         self.layers = nn.ModuleList(
             nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), *([nn.BatchNorm2d(b)] if i else []), nn.LeakyReLU(slope))
             for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
-        h, w = (_halved(side, len(channels)) for side in input_shape[1:])
+        h, w = (halved(side, len(channels)) for side in input_shape[1:])
         self.head = nn.Linear(channels[-1] * h * w, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
