@@ -114,3 +114,11 @@ def test_a_few_steps_lower_the_loss():
     model, x = _model(), _batch(64)
     before, after = loss_before_and_after_steps(model, x)
     assert after < before - 1
+
+
+def test_the_covariance_stays_in_float32_under_bfloat16_autocast():
+    mu = 1 + torch.randn(64, 4, generator=torch.Generator().manual_seed(3))
+    exact = dip_covariance(mu.double(), torch.zeros_like(mu).double(), "ii")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        cov = dip_covariance(mu, torch.zeros_like(mu), "ii")
+    assert cov.dtype == torch.float32 and torch.allclose(cov.double(), exact, atol=1e-5)

@@ -143,3 +143,21 @@ def test_a_few_steps_lower_the_loss():
     model, x = _model(), _images(64).float()
     before, after = loss_before_and_after_steps(model, x, steps=40)
     assert after < before - 0.05
+
+
+def test_ms_ssim_stays_in_float32_under_bfloat16_autocast():
+    """Training autocasts to bfloat16 where the CPU has it; window variances would lose their digits there."""
+    a = _images(16).float()
+    b = (0.9 * a + 0.1 * _images(16, seed=1).float())
+    exact = ms_ssim(a.double(), b.double())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.allclose(ms_ssim(a, b).double(), exact, atol=1e-5)
+
+
+def test_a_28x28_model_trains_on_four_scales():
+    torch.manual_seed(0)
+    model = create_model("msssim-vae", input_shape=(1, 28, 28), latent_dim=3, channels=(8, 16), scales=4)
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    loss, _ = model.loss(x)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

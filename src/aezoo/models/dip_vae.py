@@ -18,10 +18,14 @@ from aezoo.models.assemble import assemble
 
 
 def dip_covariance(mu: torch.Tensor, logvar: torch.Tensor, dip_type: str) -> torch.Tensor:
-    """The batch estimate of the covariance the penalty pulls towards I: (D, D)."""
-    cov = torch.cov(mu.T, correction=0).reshape(mu.shape[1], mu.shape[1])  # (D, D) also when D = 1
-    if dip_type == "ii":
-        cov = cov + torch.diag(logvar.exp().mean(0))
+    """The batch estimate of the covariance the penalty pulls towards I: (D, D), in at least float32 whatever the
+    autocast (bfloat16 would round a diagonal near 1 to steps of 1/128)."""
+    dtype = torch.promote_types(mu.dtype, torch.float32)
+    with torch.autocast(mu.device.type, enabled=False):
+        mu, logvar = mu.to(dtype), logvar.to(dtype)
+        cov = torch.cov(mu.T, correction=0).reshape(mu.shape[1], mu.shape[1])  # (D, D) also when D = 1
+        if dip_type == "ii":
+            cov = cov + torch.diag(logvar.exp().mean(0))
     return cov
 
 

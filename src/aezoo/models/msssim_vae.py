@@ -74,14 +74,19 @@ def ssim_terms(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> tuple[
 
 
 def ms_ssim(a: torch.Tensor, b: torch.Tensor, scales: int = 2, window: int = 3) -> torch.Tensor:
-    """MS-SSIM of each pair of images (N, C, H, W) with pixel values in [0, 1]: (N,), 1 for identical images."""
-    kernel, value = gaussian_window(window), a.new_ones(len(a))
-    for j, w in enumerate(scale_weights(scales)):
-        ssim, cs = ssim_terms(a, b, kernel)
-        last = j == scales - 1
-        value = value * (ssim if last else cs).clamp_min(CLAMP) ** w
-        if not last:
-            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+    """MS-SSIM of each pair of images (N, C, H, W) with pixel values in [0, 1]: (N,), 1 for identical images.
+    Computed in at least float32 whatever the autocast: the window variances are differences of near-equal
+    moments, which bfloat16 would round away."""
+    dtype = torch.promote_types(a.dtype, torch.float32)
+    with torch.autocast(a.device.type, enabled=False):
+        a, b = a.to(dtype), b.to(dtype)
+        kernel, value = gaussian_window(window), a.new_ones(len(a))
+        for j, w in enumerate(scale_weights(scales)):
+            ssim, cs = ssim_terms(a, b, kernel)
+            last = j == scales - 1
+            value = value * (ssim if last else cs).clamp_min(CLAMP) ** w
+            if not last:
+                a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
     return value
 
 
