@@ -51,6 +51,9 @@ STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS, MODELS = "src/aezoo/core/checks.py", "src/aezoo/models/"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
+VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/aezoo/viz/figure.py"
+SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
+OPTIONS = "src/aezoo/commands/options.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
@@ -270,6 +273,24 @@ MUTATIONS: list[Mutation] = [
     M("incomparable-losses-select-an-epoch", TRAINER, "if record[\"val_loss\"] < state.best_loss or not self.comparable_loss:",
       "if record[\"val_loss\"] < state.best_loss:",
       "tests/core/test_trainer_behaviour.py::test_an_objective_whose_losses_are_not_comparable_keeps_the_last_epochs_weights"),
+    # ---- figures and pages ------------------------------------------------------------------------------------
+    M("figure-title-without-run", VIEWS, 'else f"{run_label(model)}: {what}"', 'else f"figure: {what}"',
+      "tests/cli/test_compare_argument.py::test_every_figure_command_titles_the_run_and_takes_title_dpi_and_style"),
+    M("figure-style-ignored", FIGURE, "            with style():\n", "            if True:\n",
+      "tests/viz/test_figures_for_people.py::test_talk_style_scales_every_text_by_one_and_a_half"),
+    M("grid-tiles-touch", DRAW, "return max(1, round(side / 8))", "return 0",
+      "tests/viz/test_figures_for_people.py::test_latent_grid_tiles_are_separated_by_white_gaps"),
+    M("mask-drawn-black", DRAW, "shown = corrupted if mask is None else paint_mask(corrupted, mask)", "shown = corrupted",
+      "tests/viz/test_figures_for_people.py::test_masked_pixels_are_drawn_in_the_mask_colour_with_a_legend"),
+    M("latent-axes-not-shared", SIDE_BY_SIDE, "everything = np.concatenate([*points,", "everything = np.concatenate([points[-1],",
+      "tests/viz/test_side_by_side.py::test_latent_maps_share_axes_that_hold_every_models_codes"),
+    M("ae-n01-samples-called-meaningful", SIDE_BY_SIDE, "        return False, NOT_TRAINED_FOR_IT\n",
+      "        return True, NOT_TRAINED_FOR_IT\n",
+      "tests/viz/test_side_by_side.py::test_prior_samples_say_which_models_were_trained_for_n01"),
+    M("collapse-not-warned", DIAGNOSIS, "if kl >= KL_FLOOR and active != 0:", "if kl >= 0:",
+      "tests/core/test_diagnosis.py::test_a_collapsed_model_is_warned_with_the_advice"),
+    M("sweep-runs-unnamed", OPTIONS, 'for k in swept)]) if swept else None', 'for k in swept)]) if False else None',
+      "tests/cli/test_compare_argument.py::test_sweep_plans_scope_keys_and_combine_values"),
 ]
 
 

@@ -61,7 +61,7 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
         if model.sampler == "prior":
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
-            figures.image_grid(images, path, nrow=8, title=f"{record.id}: samples from {model.prior.title}")
+            figures.image_grid(images, nrow=8, title=f"{record.id}: samples from {model.prior.title}").save(path)
             return {"file": path.name, "kind": "prior samples", "count": N_SAMPLES}
         from aezoo.api.catalog import load_dataset
 
@@ -69,8 +69,7 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
         originals = splits.test.floats(N_RECONSTRUCTIONS)
         with torch.no_grad():
             reconstructions = model.reconstruct(originals).cpu()
-        figures.reconstruction_figure(originals, reconstructions, path,
-                                      title=f"{record.id}: test reconstructions")
+        figures.reconstruction_figure(originals, reconstructions, title=f"{record.id}: test reconstructions").save(path)
         return {"file": path.name, "kind": "test reconstructions", "count": len(originals)}
     except Exception as exc:  # the image is optional: the export goes on without it
         path.unlink(missing_ok=True)

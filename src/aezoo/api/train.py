@@ -16,6 +16,7 @@ from aezoo.api.build import create_model
 from aezoo.api.catalog import load_dataset, model_spec
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
+from aezoo.core.diagnosis import after_training
 from aezoo.core.events import Fanout, TrainingEvents
 from aezoo.core.runtime.device import resolve_device
 from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
@@ -238,7 +239,8 @@ def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry:
         _fail(registry, key, "the run could not be saved", exc)
         raise
     registry.remove_checkpoint(key)
-    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
+    warned = after_training(trainer.model, splits.val.floats(None), metrics)
+    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics, "warnings": warned})
     return record
 
 

@@ -45,6 +45,10 @@ def eval_cmd(ref: str, dataset: str | None, data_dir: str | None, iw_samples: in
                     click.echo(f"{'test_' + metric:28} n/a: {reason}")
                 continue
             click.echo(f"{key:28} {_shown(value)}")
+    from aezoo.core.diagnosis import warnings
+
+    for warning in warnings(metrics):
+        click.echo(f"warning: {warning}", err=True)
     where = model.run.path / "metrics.json"
     click.echo(f"saved the metrics into {where}" if saving else
                "metrics not saved (" + ("--no-save" if no_save else "an exported folder is read-only") + ")",

@@ -105,7 +105,7 @@ def active_units(means: torch.Tensor, threshold: float = 0.01) -> dict[str, Any]
             "active_threshold": float(threshold)}
 
 
-def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, encode_test: np.ndarray,
                  test_labels: np.ndarray, max_train: int = 10_000, seed: int = 0) -> dict[str, Any]:
     """Accuracy on test codes of a logistic regression fitted on (at most ``max_train``) training codes."""
     from sklearn.linear_model import LogisticRegression
@@ -117,7 +117,7 @@ def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
         train_codes, train_labels = train_codes[keep], train_labels[keep]
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     probe.fit(train_codes, train_labels)
-    return {"probe_accuracy": float(probe.score(test_codes, test_labels)), "probe_train_size": int(len(train_codes))}
+    return {"probe_accuracy": float(probe.score(encode_test, test_labels)), "probe_train_size": int(len(train_codes))}
 
 
 NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"

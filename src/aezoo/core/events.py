@@ -38,7 +38,8 @@ class TrainingEvents:
         """A checkpoint (or, at the end, the saved run) was written to ``path``."""
 
     def train_end(self, summary: dict[str, Any]) -> None:
-        """Once, when training finished or stopped: ``status`` ("finished", "interrupted", "failed") and metrics."""
+        """Once, when training finished or stopped: ``status`` ("finished", "interrupted", "failed") and metrics;
+        when finished also ``warnings`` (e.g. posterior collapse, see ``aezoo.core.diagnosis``)."""
 
 
 class Fanout(TrainingEvents):
@@ -126,6 +127,8 @@ class ConsoleProgress(TrainingEvents):
                       f"last epoch: {_format(self.record)}")
         if "profile_seconds" in summary:
             self.echo(profile_table(summary["profile_seconds"]))
+        for warning in summary.get("warnings", ()):
+            self.echo(f"warning: {warning}")
 
 
 def profile_table(seconds: dict[str, float]) -> str:

@@ -146,28 +146,35 @@ def interpolate(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int
 
 class Restoration(NamedTuple):
     """A corrupted batch, the model's restoration, the clean batch, and errors against the clean batch:
-    ``restored_mse``/``corrupted_mse`` (per-pixel mean) and ``restored_psnr``/``corrupted_psnr`` (dB)."""
+    ``restored_mse``/``corrupted_mse`` (per-pixel mean) and ``restored_psnr``/``corrupted_psnr`` (dB); for a
+    masking corruption (inpainting) the ``mask`` (N, 1, H, W), True where a pixel was dropped, else None."""
 
     corrupted: torch.Tensor
     restored: torch.Tensor
     clean: torch.Tensor
     errors: dict[str, float]
+    mask: torch.Tensor | None = None
 
 
 def restore(model: AutoEncoder, x: torch.Tensor, kind: str, level: float, seed: int = 0) -> Restoration:
     """Corrupt ``x`` (seeded) with corruption ``kind`` at ``level`` and reconstruct it with the model."""
     clean = _batch(x).to(model_device(model))
     corruption = make_corruption(kind, level)
+    mask = None
     with torch.random.fork_rng(devices=[] if clean.device.type == "cpu" else [clean.device]):
         torch.manual_seed(seed)
-        corrupted = corruption(clean)
+        if hasattr(corruption, "mask"):
+            mask = corruption.mask(clean)
+            corrupted = clean * ~mask
+        else:
+            corrupted = corruption(clean)
     with inference(model):
         restored = model.reconstruct(corrupted)
     errors = {}
     for name, images in (("restored", restored), ("corrupted", corrupted)):
         errors[f"{name}_mse"] = (images - clean).pow(2).mean().item()
         errors[f"{name}_psnr"] = psnr_per_image(images, clean).mean().item()
-    return Restoration(corrupted, restored, clean, errors)
+    return Restoration(corrupted, restored, clean, errors, mask)
 
 
 def denoise(model: AutoEncoder, x: torch.Tensor, kind: str = "gaussian", level: float = 0.3,
