@@ -291,6 +291,19 @@ MUTATIONS: list[Mutation] = [
       "tests/core/test_diagnosis.py::test_a_collapsed_model_is_warned_with_the_advice"),
     M("sweep-runs-unnamed", OPTIONS, 'for k in swept)]) if swept else None', 'for k in swept)]) if False else None',
       "tests/cli/test_compare_argument.py::test_sweep_plans_scope_keys_and_combine_values"),
+    # ---- closed-form fits and the lesson page -------------------------------------------------------------------
+    M("pca-decoder-left-unfitted", "src/aezoo/models/pca.py",
+      "for basis in (model.encoder.basis, model.decoder.basis):", "for basis in (model.encoder.basis,):",
+      "tests/models/test_pca.py::test_pca_codes_and_reconstructions_are_scikit_learns"),
+    M("closed-form-fit-skipped", "src/aezoo/core/trainer.py",
+      "        if fitter is not None:\n            return self._fit_closed_form(fitter)\n", "",
+      "tests/models/test_pca.py::test_pca_is_fitted_once_and_zoo_train_says_so"),
+    M("lesson-collapse-never-named", "src/aezoo/pages/lesson/numbers.py",
+      '"collapsed": collapse_warning(m) is not None}', '"collapsed": False}',
+      "tests/pages/test_lesson_sections.py::test_a_collapsed_vae_is_named_instead_of_the_textbook_claim"),
+    M("lesson-run-found-whatever-its-settings", "src/aezoo/pages/lesson/runs.py",
+      "    return (saved == {k: wanted[k]", "    return True or (saved == {k: wanted[k]",
+      "tests/pages/test_lesson_runs.py::test_a_run_squatting_on_a_lesson_name_is_refused"),
 ]
 
 

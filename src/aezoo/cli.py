@@ -45,13 +45,14 @@ def main() -> None:
 def _add_commands() -> None:
     from aezoo.commands import catalog, figures
     from aezoo.commands.evaluate import eval_cmd
+    from aezoo.commands.lesson import lesson_cmd
     from aezoo.commands.pages import compare_cmd, report_cmd
     from aezoo.commands.runs import runs_cmd
     from aezoo.commands.share import export_cmd, import_cmd
     from aezoo.commands.train import train_cmd
 
     for command in (*catalog.COMMANDS, train_cmd, runs_cmd, eval_cmd, *figures.COMMANDS, report_cmd, compare_cmd,
-                    export_cmd, import_cmd):
+                    lesson_cmd, export_cmd, import_cmd):
         main.add_command(command)
 
 

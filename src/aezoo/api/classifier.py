@@ -42,12 +42,22 @@ class PixelClassifier:
     pool: int
     train_accuracy: float = float("nan")
 
-    def predict(self, images: torch.Tensor) -> np.ndarray:
-        """Predicted labels (N,) for images (N, C, H, W)."""
+    def scores(self, images: torch.Tensor) -> np.ndarray:
+        """Class scores (N, classes) for images (N, C, H, W); two columns for a binary problem."""
         scores = ((features(images, self.pool) - self.mean) / self.scale) @ self.coef.T + self.intercept
         if scores.shape[1] == 1:  # binary: sklearn keeps one score, positive for classes[1]
-            return self.classes[(scores[:, 0] > 0).astype(int)]
-        return self.classes[scores.argmax(1)]
+            return np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
+        return scores
+
+    def predict(self, images: torch.Tensor) -> np.ndarray:
+        """Predicted labels (N,) for images (N, C, H, W)."""
+        return self.classes[self.scores(images).argmax(1)]
+
+    def probabilities(self, images: torch.Tensor) -> np.ndarray:
+        """Class probabilities (N, classes), columns in the order of ``classes``."""
+        from scipy.special import softmax
+
+        return softmax(self.scores(images), axis=1)
 
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())

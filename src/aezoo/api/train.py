@@ -20,7 +20,7 @@ from aezoo.core.diagnosis import after_training
 from aezoo.core.events import Fanout, TrainingEvents
 from aezoo.core.runtime.device import resolve_device
 from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
-from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState
+from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState, closed_form
 from aezoo.data.splits import Splits
 from aezoo.errors import AezooError, TrainingError, UnknownNameError
 from aezoo.registry import Registry, RunRecord
@@ -203,7 +203,7 @@ def _fit(trainer: Trainer, state: TrainState | None, spec: dict[str, Any], regis
     try:
         events.train_start({**spec, "key": key, "processes": trainer.world, "device": trainer.config.device,
                             "parameters": sum(p.numel() for p in trainer.model.parameters()),
-                            "aezoo_version": __version__})
+                            "closed_form": closed_form(trainer.model) is not None, "aezoo_version": __version__})
         result = trainer.fit(state)
     except TrainingInterrupted as stop:
         events.train_end({"status": "interrupted", "checkpoint": key})
@@ -249,6 +249,9 @@ def _metrics(result: TrainResult) -> dict[str, Any]:
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
                "images_per_second": round(result.images_per_second, 1), "precision": result.precision}
+    if result.fitted is not None:  # fitted once: no epochs to count, none best, nothing stopped
+        metrics = {"fitted": result.fitted, "epochs_trained": 0, "train_seconds": metrics["train_seconds"],
+                   "precision": result.precision}
     if result.compile_seconds is not None:
         metrics["compile_seconds"] = result.compile_seconds
     if result.profile is not None:

@@ -108,6 +108,7 @@ class TrainResult:
     precision: str = "fp32"
     compile_seconds: float | None = None  # first step and first validation pass, when compiling
     profile: dict[str, float] | None = None  # seconds per phase (PHASES), with --profile
+    fitted: str | None = None  # "closed form": fitted once (PCA), not trained over epochs
 
 
 class TrainingInterrupted(Exception):
@@ -246,6 +247,12 @@ def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.
     return out
 
 
+def closed_form(model: AutoEncoder) -> Callable[[AutoEncoder, torch.Tensor], None] | None:
+    """The objective's closed-form fit ``fit_closed_form(model, train_images)`` when it has one (PCA): such a
+    model is fitted once on the training images instead of trained by gradient steps."""
+    return getattr(model.objective, "fit_closed_form", None)
+
+
 def aux_loss_names(model: AutoEncoder) -> tuple[str, ...]:
     """The parts of the objective that train the model's aux networks; an aux network nothing trains is refused."""
     names = tuple(getattr(model.objective, "aux_losses", ()))
@@ -291,7 +298,7 @@ class Trainer:
             for part in (self.model.encoder, self.model.decoder):
                 part.compile()
         self.step_module: nn.Module = _LossOf(self.model)
-        if self.world > 1:
+        if self.world > 1 and closed_form(model) is None:  # a closed-form fit has no gradients to reduce
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
@@ -310,7 +317,11 @@ class Trainer:
     # ---- the loop: an epoch is _train_epoch (a _train_step per batch), then _end_epoch ----------------------
 
     def fit(self, state: TrainState | None = None) -> TrainResult:
-        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
+        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``; a model whose
+        objective has a closed-form fit (PCA) is fitted once instead (see ``_fit_closed_form``)."""
+        fitter = closed_form(self.model)
+        if fitter is not None:
+            return self._fit_closed_form(fitter)
         state = TrainState() if state is None else self._restore(state)
         fit = self._start(state)
         with _catch_sigint() as interrupted:
@@ -322,6 +333,22 @@ class Trainer:
                 if self._any(interrupted[0]):
                     self._interrupt(state, fit)
         return self._result(state, fit)
+
+    def _fit_closed_form(self, fitter: Callable[[AutoEncoder, torch.Tensor], None]) -> TrainResult:
+        """One fit on all training images, no epochs and no optimiser; the record is its loss on the training and
+        validation data (one "epoch", so that trackers and curves read it like any other)."""
+        started = time.perf_counter()
+        self.events.epoch_start(1, 1, 1)
+        with torch.no_grad():
+            fitter(self.model, self.splits.train.floats().to(self.device))
+        record: dict[str, Any] = {"epoch": 1}
+        for split, data in (("train", self.splits.train), ("val", self.splits.val)):
+            record.update({f"{split}_{k}": v for k, v in self._validate(data).items()})
+        seconds = time.perf_counter() - started
+        record["seconds"] = round(seconds, 3)
+        self.events.epoch_end(record)
+        return TrainResult([record], 1, False, seconds, len(self.splits.train) / max(seconds, 1e-9),
+                           self.config.precision, fitted="closed form")
 
     def _restore(self, state: TrainState) -> TrainState:
         """The model, optimisers, RNG and loss scale as the checkpointed ``state`` had them."""

@@ -11,7 +11,7 @@ from aezoo.core.checks import check_bounded
 from aezoo.errors import BadHyperparameterError, PluginError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-FAMILIES = ("ae", "vae", "vq", "wae", "rae", "aae")
+FAMILIES = ("ae", "vae", "vq", "wae", "rae", "aae", "pca")
 
 
 def check_name(kind: str, name: str) -> None:

@@ -177,10 +177,12 @@ def scatter(ax, xy: np.ndarray, labels: np.ndarray | None, class_names: Sequence
         ax.legend(markerscale=3, loc="best", fontsize="small")
 
 
-def caveat(fig: Figure, method: str) -> None:
-    """The caveat of a neighbour-embedding map (t-SNE, UMAP) under the figure."""
-    text = {"t-SNE": TSNE_CAVEAT, "UMAP": UMAP_CAVEAT}.get(method)
-    if text:
+def caveat(fig: Figure, method: str, text: str | None = None) -> None:
+    """The caveat of a neighbour-embedding map (t-SNE, UMAP) under the figure (``text``: in other words, e.g. in
+    the page's language)."""
+    known = {"t-SNE": TSNE_CAVEAT, "UMAP": UMAP_CAVEAT}
+    if method in known:
+        text = text or known[method]
         fig.supxlabel(wrap(text, fig.get_figwidth(), "font.size"), fontsize="small", style="italic")
         fig.info["caveat"] = text
 
@@ -198,16 +200,27 @@ def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.nd
     if len(codes) > TSNE_MAX_POINTS and (method in ("tsne", "umap") or (method == "auto" and codes.shape[1] != 2)):
         keep = np.sort(np.random.default_rng(seed).choice(len(codes), TSNE_MAX_POINTS, replace=False))
         codes, labels = codes[keep], None if labels is None else labels[keep]
-    xy, (xlabel, ylabel), plane = project(codes, method, seed)
+    xy, axis_labels, plane = project(codes, method, seed)
+    return map_figure(xy, labels, axis_labels, plane, class_names, title)
+
+
+@figure_function
+def map_figure(xy: np.ndarray, labels: torch.Tensor | np.ndarray | None, axis_labels: tuple[str, str], plane: str,
+               class_names: Sequence[str] | None = None, title: str | None = None,
+               caveat_text: str | None = None) -> Figure:
+    """Points already in a plane (``project``'s result: xy, axis labels, what the plane is) as a scatter coloured
+    by label; equal aspect where the axes are latent units, the caveat under a t-SNE or UMAP map (in other words
+    with ``caveat_text``)."""
+    labels = None if labels is None else _numpy(labels)
     fig = new_figure(6.5, 5.5)
     ax = fig.add_subplot()
     scatter(ax, xy, labels, class_names)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
     if plane.startswith(("the 2-D", "PCA")):
         ax.set_aspect("equal", adjustable="datalim")
     set_title(fig, title or f"Latent space: {plane}")
-    caveat(fig, plane.split(" ", 1)[0])
+    caveat(fig, plane.split(" ", 1)[0], caveat_text)
     fig.info["plane"] = plane
     return fig
 
