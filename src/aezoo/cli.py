@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import warnings
+from typing import Callable
 
 import click
 
 from aezoo import __version__
 from aezoo.commands.options import printable
-from aezoo.errors import AezooError
+from aezoo.errors import AezooError, AezooWarning
 
 
 def one_line(exc: BaseException) -> str:
@@ -22,12 +24,28 @@ def one_line(exc: BaseException) -> str:
     return " ".join(printable(line) for line in text.splitlines() if line.strip())
 
 
+def warning_printer(previous: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` printing aezoo's own warnings as ``warning: ...`` on stderr, others as before."""
+
+    def show(message, category, *where) -> None:
+        if issubclass(category, AezooWarning):
+            click.echo(f"warning: {printable(message)}", err=True)
+        else:
+            previous(message, category, *where)
+
+    return show
+
+
 class ZooGroup(click.Group):
-    """Turns aezoo's user-facing errors into a one-line message and exit code 1, not a traceback."""
+    """Turns aezoo's user-facing errors into a one-line message and exit code 1, not a traceback; aezoo's warnings
+    into ``warning: ...`` lines."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = warning_printer(warnings.showwarning)
+                warnings.simplefilter("always", AezooWarning)
+                return super().invoke(ctx)
         except (AezooError, ValueError, OSError) as exc:  # user mistakes and the environment: names, values,
             if os.environ.get("AEZOO_DEBUG"):  # files, a full disk, a read-only home
                 raise

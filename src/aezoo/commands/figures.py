@@ -34,7 +34,7 @@ def latent_cmd(ref, output, dataset, data_dir, home, as_json, look, method, limi
     model, splits = open_run(ref, home, dataset, data_dir)
     path = out_path(output, model, "latent", unless(method, "auto", method), unless(limit, 2000, f"limit{limit}"))
     figures = [(views.latent(model, splits, method=method, limit=limit, title=look.title), path)]
-    if model.latent_dim == 2:
+    if model.latent_dim == 2 and not model.conditional:  # a conditional decoder's plane depends on a class
         title = None if look.title is None else f"{look.title}: decoded grid"
         figures.append((views.latent_grid(model, splits, limit=limit, title=title),
                         path.with_name(path.stem + "-grid" + path.suffix)))
@@ -83,8 +83,9 @@ def _label(value: str) -> int | None:
         raise click.BadParameter(f"{value!r} is not a class label: give an integer label or 'all'") from None
 
 
-@figure_command("generate", "Images of class LABEL (or of every class, one row each, with --label all) from a "
-                            "Gaussian fitted to that class's training codes.", picks=False)
+@figure_command("generate", "Images of class LABEL (or of every class, one row each, with --label all): a conditional "
+                            "model is given the label as an input; any other model decodes draws from a Gaussian "
+                            "fitted to that class's training codes.", picks=False)
 @click.option("--label", required=True, help="The class to generate: an integer label, or 'all'.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=None,
               help="Images per class [default: 16, 10 with --label all].")
@@ -160,9 +161,10 @@ def inpaint_cmd(ref, output, dataset, data_dir, home, as_json, look, mask, level
     _restoration(ref, output, dataset, data_dir, home, as_json, look, mask, level, count, inpainting=True)
 
 
-@figure_command("traverse", "Latent traversals: the most used latent dimensions (by their KL to N(0, 1) for a Gaussian "
-                            "posterior under the N(0, I) prior, else by the variance of their codes), each swept over "
-                            "the range of the test codes with the others fixed at one test image's code.")
+@figure_command("traverse", "Latent traversals: the most used latent dimensions the decoder reads (by their KL to "
+                            "N(0, 1) for a Gaussian posterior under the N(0, I) prior, else by the variance of their "
+                            "codes, as the posterior's kind decides; a hierarchical model's first level), each swept "
+                            "over the range of the test codes with the others fixed at one test image's code.")
 @click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True, help="Dimensions to show.")
 @click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
 @click.option("--image", "index", type=int, default=None, help="Index of the test image whose code is the base.")

@@ -42,14 +42,16 @@ def warnings(metrics: Mapping[str, Any]) -> list[str]:
     return [w for w in (collapse_warning(metrics),) if w]
 
 
-def after_training(model: Any, val_images: "torch.Tensor", metrics: Mapping[str, Any]) -> list[str]:
+def after_training(model: Any, val_images: "torch.Tensor", metrics: Mapping[str, Any],
+                   val_labels: "torch.Tensor | None" = None) -> list[str]:
     """The warnings at the end of training, from the best epoch's validation metrics (``val_kl``) and the
-    active units of the validation codes (measured here, only for a model with a KL term)."""
+    active units of the validation codes (measured here, only for a model with a KL term; ``val_labels`` for a
+    conditional model)."""
     if _number(metrics, "val_kl") is None:
         return []
     from aezoo.core.evaluator import active_units
     from aezoo.core.sampling import encode_all
 
-    active = active_units(encode_all(model, val_images))["active_units"]
+    active = active_units(encode_all(model, val_images, y=val_labels))["active_units"]
     return warnings({**metrics, "val_active_units": active, "latent_dim": model.latent_dim,
                      "posterior": model.capabilities.posterior})

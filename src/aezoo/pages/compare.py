@@ -93,8 +93,10 @@ def reconstructions(group: Sequence[Entry], picks: Picks):
     x = splits.test.floats(None)[picks.indices]
     rows = [("original", x, picks.names())]
     for entry in group:
+        from aezoo.core.sampling import labels_for
+
         with torch.no_grad():
-            rows.append((entry.short, entry.model.reconstruct(x).cpu()))
+            rows.append((entry.short, entry.model.reconstruct(x, labels_for(entry.model, picks.labels, len(x))).cpu()))
     return figures.rows_figure(rows, title="Reconstructions of the same test images")
 
 
@@ -108,7 +110,9 @@ def own_samples(group: Sequence[Entry], seed: int = 0):
         sampler = entry.model.sampler
         codes = None if sampler == "prior" else views.train_codes(entry.model, entry.splits)
         prior = generate.fit_sampler(entry.model, sampler, codes, seed=seed)
-        images = generate.decode_draws(entry.model, prior, SHOWN_SAMPLES, torch.Generator().manual_seed(seed)).cpu()
+        labels = views.cycling_labels(entry.splits, SHOWN_SAMPLES) if entry.model.conditional else None
+        images = generate.decode_draws(entry.model, prior, SHOWN_SAMPLES, torch.Generator().manual_seed(seed),
+                                       labels).cpu()
         rows.append((f"{entry.short}: from {prior.title}", images))
     return figures.rows_figure(rows, title="Samples from each run's own sampler", labels="above")
 

@@ -85,6 +85,11 @@ class ModelSpec:
     def owner(self) -> str:
         return f"model {self.name!r} of plugin {self.plugin!r}"
 
+    @property
+    def qualified(self) -> str:
+        """``PLUGIN/MODEL``: the name that always reaches this model, whatever other plugins register."""
+        return f"{self.plugin}/{self.name}"
+
     def check(self, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones, and so do NaN,
         infinite or absurdly large numbers and values the registration's ``checks`` refuse. Imports no torch

@@ -31,6 +31,9 @@ def _numpy_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
         a = a[None]
     if a.ndim != 4 or a.shape[1] not in (1, 3):
         raise ValueError(f"images must be (N, C, H, W) with C = 1 or 3, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{int((~np.isfinite(a)).sum()):,} pixel values are not numbers (NaN or infinite): the "
+                         "model's decoder gives non-finite values in eval mode; nothing was drawn")
     return np.clip(a, 0, 1)
 
 
@@ -121,9 +124,11 @@ def pca_plane(codes: Sequence[np.ndarray], seed: int = 0) -> tuple[list[np.ndarr
     return [c @ pca.components_.T for c in codes], [float(v) for v in pca.explained_variance_ratio_]
 
 
-def project(codes: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, tuple[str, str], str]:
+def project(codes: np.ndarray, method: str = "auto", seed: int = 0,
+            what: str = "codes") -> tuple[np.ndarray, tuple[str, str], str]:
     """Codes (N, D) as points in a plane: (xy, axis labels, what the plane is). ``auto``: the codes themselves
-    for a 2-D latent, else t-SNE; ``direct`` (2-D only), ``pca``, ``tsne`` or ``umap`` (needs umap-learn)."""
+    for a 2-D latent, else t-SNE; ``direct`` (2-D only), ``pca``, ``tsne`` or ``umap`` (needs umap-learn).
+    ``what`` names the codes (the posterior kind's, aezoo.core.posteriors.KINDS: "posterior means", ...)."""
     d = codes.shape[1]
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
@@ -138,21 +143,21 @@ def project(codes: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.
     if method == "direct":
         if d != 2:
             raise ValueError(f"method 'direct' needs a 2-D latent, got latent_dim {d}; use 'tsne' or 'pca'")
-        return codes, ("z1", "z2"), "the 2-D codes themselves"
+        return codes, ("z1", "z2"), f"the 2-D {what} themselves"
     if d < 2:
-        return np.column_stack([codes[:, 0], np.zeros(len(codes))]), ("z1", ""), "the 1-D codes"
+        return np.column_stack([codes[:, 0], np.zeros(len(codes))]), ("z1", ""), f"the 1-D {what}"
     if method == "pca":
         (xy,), share = pca_plane([codes], seed)
         return xy, (f"PC 1 ({share[0]:.0%} of the variance; latent units)",
-                    f"PC 2 ({share[1]:.0%}; latent units)"), f"PCA of the {d}-D codes"
+                    f"PC 2 ({share[1]:.0%}; latent units)"), f"PCA of the {d}-D {what}"
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
         xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
-        return xy, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"), f"t-SNE of the {d}-D codes"
+        return xy, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"), f"t-SNE of the {d}-D {what}"
     xy = umap.UMAP(n_components=2, random_state=seed).fit_transform(codes)
-    return xy, ("UMAP 1 (no units)", "UMAP 2 (no units)"), f"UMAP of the {d}-D codes"
+    return xy, ("UMAP 1 (no units)", "UMAP 2 (no units)"), f"UMAP of the {d}-D {what}"
 
 
 def scatter(ax, xy: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str] | None = None,
@@ -189,10 +194,11 @@ def caveat(fig: Figure, method: str, text: str | None = None) -> None:
 
 @figure_function
 def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray | None, method: str = "auto",
-                  seed: int = 0, class_names: Sequence[str] | None = None, title: str | None = None) -> Figure:
+                  seed: int = 0, class_names: Sequence[str] | None = None, title: str | None = None,
+                  what: str = "codes") -> Figure:
     """Scatter of latent codes coloured by label: the codes themselves for a 2-D latent ('direct'), else a
     t-SNE (at most TSNE_MAX_POINTS seeded points), PCA or UMAP map, with axis labels saying which; t-SNE and
-    UMAP maps carry their caveat."""
+    UMAP maps carry their caveat. ``what`` names the codes (the posterior kind's: "posterior means", ...)."""
     codes = np.asarray(_numpy(codes), dtype=np.float64)
     labels = None if labels is None else _numpy(labels)
     if codes.ndim != 2 or len(codes) == 0:
@@ -200,7 +206,7 @@ def latent_figure(codes: torch.Tensor | np.ndarray, labels: torch.Tensor | np.nd
     if len(codes) > TSNE_MAX_POINTS and (method in ("tsne", "umap") or (method == "auto" and codes.shape[1] != 2)):
         keep = np.sort(np.random.default_rng(seed).choice(len(codes), TSNE_MAX_POINTS, replace=False))
         codes, labels = codes[keep], None if labels is None else labels[keep]
-    xy, axis_labels, plane = project(codes, method, seed)
+    xy, axis_labels, plane = project(codes, method, seed, what)
     return map_figure(xy, labels, axis_labels, plane, class_names, title)
 
 

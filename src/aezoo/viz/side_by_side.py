@@ -112,6 +112,8 @@ def standard_normal_note(model: Any) -> tuple[bool | None, str]:
     caps = model.capabilities
     if caps.posterior == "quantised":
         return None, "a quantised code: N(0, I) draws are no codes of this model"
+    if caps.conditional:
+        return None, "a conditional model: it decodes a draw as a class (zoo generate --label shows them)"
     if caps.sampler != "prior":
         return False, NOT_TRAINED_FOR_IT
     if getattr(model.objective, "beta", None) == 0:
