@@ -2,7 +2,10 @@
 test -ELBO and IW-NLL (K importance samples) where the model defines them, MSE, linear-probe accuracy, class
 consistency, samples per second and training time (every registered model, the discrete families gumbel-vae and
 fsq-vae and the conditional cvae included: fsq-vae defines no likelihood, cvae's numbers bound -log p(x|y)); then
-pythae side by side (VAE, IWAE, VampPrior) on identical networks, data and epochs, evaluated by the same evaluator.
+pythae side by side (VAE, IWAE, VampPrior, MIWAE, PIWAE, CIWAE, DisentangledBetaVAE beside capacity-vae,
+MSSSIM_VAE, VAEGAN) on identical networks, data, epochs and hyperparameters, evaluated by the same evaluator
+(pythae's own differences, such as MIWAE's weight axis and the coupled trainers' gradient mixing, are listed in
+pythae_runner.py).
 
     python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
                                   [--pythae-python /path/to/env/bin/python]
@@ -35,7 +38,8 @@ from aezoo.registry import Registry
 HERE = Path(__file__).resolve().parent
 SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64)
 MLP = {"vae", "mlp-ae"}  # the MLP families: widths (512, 256) / (256, 128), latent 16 too
-PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae"}
+PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae", "miwae": "miwae", "piwae": "piwae", "ciwae": "ciwae",
+          "capacity": "capacity-vae", "msssim": "msssim-vae", "vaegan": "vae-gan"}  # pythae_runner.py's AEZOO
 
 
 def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dict:

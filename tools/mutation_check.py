@@ -50,6 +50,7 @@ POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likeli
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS, VIEWS = "src/aezoo/core/checks.py", "src/aezoo/viz/views.py"
+MODELS = "src/aezoo/models/"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 PICKS, SPLITS = "src/aezoo/viz/picks.py", "src/aezoo/data/splits.py"
 IDX, DATA_FILES = "src/aezoo/data/idx.py", "src/aezoo/data/files.py"
@@ -280,6 +281,59 @@ MUTATIONS: list[Mutation] = [
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/models/test_builtin_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),
+    # ---- families of issue 19: tighter bounds, covariance and capacity, SW, MS-SSIM, VAE/GAN ------------------
+    M("miwae-weights-normalised-over-m", MODELS + "miwae.py", "t.unflatten(0, (m, -1)).transpose(0, 1) for t",
+      "t.unflatten(0, (m, -1)) for t",  # pythae's axis: K averaged IWAE_M bounds
+      "tests/models/test_miwae.py::test_loss_is_minus_the_mean_of_m_k_sample_bounds_on_a_fixed_batch"),
+    M("piwae-encoder-also-on-iwae", MODELS + "piwae.py", "model.decoder(z.detach().flatten(0, 1))",
+      "model.decoder(z.flatten(0, 1))",  # pythae's coupled trainer: the encoder steps on MIWAE + IWAE
+      "tests/models/test_piwae.py::test_each_network_gets_the_gradient_of_its_own_bound_only"),
+    M("piwae-decoder-also-on-miwae", MODELS + "piwae.py", "frozen(model.decoder, z.flatten(0, 1))",
+      "model.decoder(z.flatten(0, 1))",
+      "tests/models/test_piwae.py::test_each_network_gets_the_gradient_of_its_own_bound_only"),
+    M("ciwae-beta-swapped", MODELS + "ciwae.py", "self.beta * neg_elbo + (1 - self.beta) * neg_iw",
+      "(1 - self.beta) * neg_elbo + self.beta * neg_iw",
+      "tests/models/test_ciwae.py::test_loss_mixes_the_elbo_and_the_iwae_bound_of_the_same_draws"),
+    M("dip-ii-without-variances", MODELS + "dip_vae.py", "    if dip_type == \"ii\":\n", "    if False:\n",
+      "tests/models/test_dip_vae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("dip-unbiased-covariance", MODELS + "dip_vae.py", "torch.cov(mu.T, correction=0)", "torch.cov(mu.T)",
+      "tests/models/test_dip_vae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("capacity-abs-of-the-batch-mean", MODELS + "capacity_vae.py", "(kl - c).abs().mean()", "(kl.mean() - c).abs()",
+      "tests/models/test_capacity_vae.py::test_loss_takes_the_absolute_difference_per_image_on_a_fixed_batch"),
+    M("capacity-not-annealed", MODELS + "capacity_vae.py", "return self.capacity * step.ramp(self.capacity_steps)",
+      "return self.capacity", "tests/models/test_capacity_vae.py::test_capacity_rises_linearly_to_its_maximum_then_stays"),
+    M("swae-directions-not-unit", MODELS + "swae.py", "return F.normalize(draws, dim=-1)", "return draws",
+      "tests/models/test_swae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("swae-projections-unsorted", MODELS + "swae.py",
+      "pa, pb = (a @ directions.T).sort(0).values, (b @ directions.T).sort(0).values",
+      "pa, pb = a @ directions.T, b @ directions.T",
+      "tests/models/test_swae.py::test_the_distance_of_a_sample_to_its_own_permutation_is_zero"),
+    M("msssim-weights-not-renormalised", MODELS + "msssim_vae.py", "return tuple(w / sum(head) for w in head)",
+      "return head", "tests/models/test_msssim_vae.py::test_ms_ssim_matches_an_independent_computation"),
+    M("msssim-cs-at-the-last-scale", MODELS + "msssim_vae.py", "(ssim if last else cs)", "cs",
+      "tests/models/test_msssim_vae.py::test_one_scale_is_ssim_with_a_gaussian_window_over_valid_positions"),
+    M("msssim-in-bfloat16", MODELS + "msssim_vae.py", "with torch.autocast(a.device.type, enabled=False):",
+      "with torch.autocast(a.device.type, enabled=True):",
+      "tests/models/test_msssim_vae.py::test_ms_ssim_stays_in_float32_under_bfloat16_autocast"),
+    M("dip-covariance-in-bfloat16", MODELS + "dip_vae.py", "with torch.autocast(mu.device.type, enabled=False):",
+      "with torch.autocast(mu.device.type, enabled=True):",
+      "tests/models/test_dip_vae.py::test_the_covariance_stays_in_float32_under_bfloat16_autocast"),
+    M("vae-gan-gan-reaches-the-encoder", MODELS + "vae_gan.py", "torch.cat([z, z.detach(), prior_z])",
+      "torch.cat([z, z, prior_z])",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("vae-gan-features-train-the-discriminator", MODELS + "vae_gan.py",
+      "_, features = frozen(discriminator, torch.cat([batch.x, recon]))",
+      "_, features = discriminator(torch.cat([batch.x, recon]))",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("vae-gan-fakes-not-detached", MODELS + "vae_gan.py", "torch.cat([batch.x, recon.detach(), generated.detach()])",
+      "torch.cat([batch.x, recon, generated])",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("likelihood-unused-ignored", AUTOENCODER, "str(getattr(self.objective, \"likelihood_unused\", \"\"))", "\"\"",
+      "tests/models/test_vae_gan.py::test_evaluation_reports_kl_and_features_and_no_pixel_likelihood",
+      "tests/models/test_msssim_vae.py::test_evaluation_reports_ms_ssim_and_kl_and_no_likelihood_bound"),
+    M("incomparable-losses-select-an-epoch", TRAINER, "if record[\"val_loss\"] < state.best_loss or not self.comparable_loss:",
+      "if record[\"val_loss\"] < state.best_loss:",
+      "tests/core/test_trainer_behaviour.py::test_an_objective_whose_losses_are_not_comparable_keeps_the_last_epochs_weights"),
     # ---- issue 18: tests aimed at what the suite missed or caught only by accident ------------------------
     M("validation-in-train-mode", TRAINER, "        self.model.eval()\n        names, total = None, None\n",
       "        names, total = None, None\n",

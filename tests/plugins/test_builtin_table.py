@@ -60,6 +60,18 @@ BAD = [  # (model, hyperparameters, words the one-line error must hold)
     ("factor-vae", {"gamma": -2.0}, ["gamma", "-2.0", ">= 0"]),
     ("aae", {"disc_hidden": (0,)}, ["disc_hidden", "(0,)", "layer widths"]),
     ("aae", {"adversarial_weight": -1.0}, ["adversarial_weight", "-1.0"]),
+    ("miwae", {"m": 0}, ["m must be a positive integer", "0"]),
+    ("piwae", {"k": 2.5}, ["k must be a positive integer", "2.5"]),
+    ("ciwae", {"beta": 1.5}, ["beta must be between 0 and 1", "1.5"]),
+    ("dip-vae", {"dip_type": "iii"}, ["dip_type", "'iii'", "'i', 'ii'"]),
+    ("dip-vae", {"lambda_d": -1.0}, ["lambda_d", "-1.0", ">= 0"]),
+    ("capacity-vae", {"capacity_steps": -5}, ["capacity_steps", "-5", "whole number"]),
+    ("capacity-vae", {"capacity": -1.0}, ["capacity", "-1.0", ">= 0"]),
+    ("swae", {"projections": 0}, ["projections must be a positive integer", "0"]),
+    ("msssim-vae", {"window": 4}, ["window", "4", "odd positive integer"]),
+    ("msssim-vae", {"scales": 6}, ["scales", "6", "from 1 to 5"]),
+    ("vae-gan", {"feature_layer": 3}, ["feature_layer", "between 0 (the pixels) and 2", "3"]),
+    ("vae-gan", {"disc_channels": ()}, ["disc_channels", "()", "layer widths"]),
 ]
 IDS = [f"{m}-{'-'.join(hp)}" for m, hp, _ in BAD]
 

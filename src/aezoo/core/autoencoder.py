@@ -39,11 +39,12 @@ class Capabilities:
     corruption: tuple[str, float] | None  # the training-time corruption (denoising, inpainting)
     aux: tuple[str, ...]  # auxiliary networks with their own optimiser
     conditional: bool = False  # the encoder, decoder or objective reads class labels: data must have them
+    likelihood_unused: str = ""  # why the objective does not train the likelihood p(x|z) (empty: it does)
 
     @property
     def likelihood_bound(self) -> bool:
         """The model defines -ELBO and IW-NLL on its own terms."""
-        return self.posterior_density and self.prior_density
+        return self.posterior_density and self.prior_density and not self.likelihood_unused
 
 
 def check_objective(objective: Objective) -> None:
@@ -97,7 +98,8 @@ class AutoEncoder(nn.Module):
         c = self.corruption
         corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
         return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
-                            self.prior.title, self.sampler, corruption, tuple(self.aux), self.conditional)
+                            self.prior.title, self.sampler, corruption, tuple(self.aux), self.conditional,
+                            str(getattr(self.objective, "likelihood_unused", "")))
 
     @property
     def conditional(self) -> bool:
