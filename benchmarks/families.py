@@ -1,9 +1,13 @@
 """Every family on Fashion-MNIST with the same encoder/decoder widths, latent 16 and equal epochs, one row each:
 test -ELBO and IW-NLL (K importance samples) where the model defines them, MSE, linear-probe accuracy, class
-consistency, samples per second and training time; then pythae side by side (VAE, IWAE, VampPrior, VAE_IAF,
-VAE_LinNF planar and radial, SVAE: pythae_runner.PAIRS) on identical networks, data and epochs, evaluated by the
-same evaluator. Where pythae's model is an aezoo model with other hyperparameters than its defaults (IAF: affine
-steps without a context; LinNF: flow parameters shared by all images), that variant is trained too, in its own row.
+consistency, samples per second and training time (every registered model, the discrete families gumbel-vae and
+fsq-vae and the conditional cvae included: fsq-vae defines no likelihood, cvae's numbers bound -log p(x|y)); then
+pythae side by side (VAE, IWAE, VampPrior, MIWAE, PIWAE, CIWAE, DisentangledBetaVAE beside capacity-vae,
+MSSSIM_VAE, VAEGAN, VAE_IAF, VAE_LinNF planar and radial, SVAE) on identical networks, data, epochs and
+hyperparameters, evaluated by the same evaluator (pythae's own differences, such as MIWAE's weight axis and the
+coupled trainers' gradient mixing, are listed in pythae_runner.py). Where pythae's model is another form of an aezoo
+model (pythae_runner.VARIANTS: IAF with affine steps and no context, LinNF with shared flow parameters), that variant
+is trained too, in its own row, and compared.
 
     python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
                                   [--pythae-python /path/to/env/bin/python]
@@ -32,15 +36,15 @@ from aezoo.core.evaluator import Evaluator
 from aezoo.core.runtime.memory import keep_freed_memory
 from aezoo.api.evaluate import first
 from aezoo.registry import Registry
-from pythae_runner import PAIRS
+from pythae_runner import AEZOO as PYTHAE, VARIANTS
 
 HERE = Path(__file__).resolve().parent
-SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64); ladder-vae: levels (16, 8)
+SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64); ladder-vae: latent_sizes (16, 8)
 MLP = {"vae", "mlp-ae"}  # the MLP families: widths (512, 256) / (256, 128), latent 16 too
 
 
 def same_nets(name: str) -> dict:
-    """SAME_NETS where the model has those hyperparameters (ladder-vae has levels instead of latent_dim)."""
+    """SAME_NETS where the model has those hyperparameters (ladder-vae has latent_sizes instead of latent_dim)."""
     valid = aezoo.model_spec(name).hyperparameters()
     return {k: v for k, v in SAME_NETS.items() if k in valid}
 
@@ -65,9 +69,10 @@ def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dic
         row["neg_elbo_same_images"] = iw["neg_elbo"]
     row["not_applicable"] = full.get("not_applicable", {})
     row["class_consistency"] = class_consistency(model, splits, 100, cache)["mean"]
-    codes = aezoo.core.sampling.encode_all(model, splits.train.floats(5000))
+    labels = splits.train.labels[:5000]  # read only by a conditional model (cvae)
+    codes = aezoo.core.sampling.encode_all(model, splits.train.floats(5000), y=labels)
     start = time.perf_counter()
-    aezoo.core.sampling.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes)
+    aezoo.core.sampling.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes, y=labels[:1000])
     row["samples_per_second"] = round(1000 / (time.perf_counter() - start), 1)
     return row
 
@@ -90,7 +95,7 @@ def pythae_row(kind: str, epochs: int, python: str, splits, args, cache: Path) -
         raise RuntimeError(info["error"])
     from safetensors.torch import load_file
 
-    name, hyperparameters = PAIRS[kind]
+    name, hyperparameters = PYTHAE[kind], VARIANTS.get(kind, {})
     model = aezoo.create_model(name, input_shape=splits.input_shape, latent_dim=16, **hyperparameters)
     model.load_state_dict(load_file(str(out)), strict=True)
     row = evaluate(model.eval(), splits, args.iw_samples, args.iw_images, cache)
@@ -128,9 +133,9 @@ def main() -> None:
         rows.append(aezoo_row(name, args.epochs, registry, splits, args, cache))
         print(json.dumps(rows[-1]), flush=True)
     if args.pythae_python:
-        for kind, (name, hyperparameters) in PAIRS.items():
-            if variant(name, hyperparameters) and name in names:  # pythae's variant of an aezoo model, in its own row
-                rows.append(aezoo_row(name, args.epochs, registry, splits, args, cache, hyperparameters))
+        for kind, name in PYTHAE.items():
+            if kind in VARIANTS and name in names:  # pythae's form of an aezoo model, in its own row
+                rows.append(aezoo_row(name, args.epochs, registry, splits, args, cache, VARIANTS[kind]))
                 print(json.dumps(rows[-1]), flush=True)
             try:
                 row = pythae_row(kind, args.epochs, args.pythae_python, splits, args, cache)
@@ -149,11 +154,11 @@ def checks(rows: list[dict]) -> dict:
     out = {}
     vae = ours.get(("conv-vae", ""), {}).get("iw_nll", math.nan)
     for name in ("iwae", "vamp-vae"):
-        if (name, "") in ours and "iw_nll" in ours[(name, "")]:
+        if "iw_nll" in ours.get((name, ""), {}):
             mine = ours[(name, "")]["iw_nll"]
             out[f"{name}_iw_nll_below_conv-vae"] = {"passed": mine < vae, "values": [mine, vae]}
-    for kind, (name, hyperparameters) in PAIRS.items():
-        pair = (name, variant(name, hyperparameters))
+    for kind, name in PYTHAE.items():
+        pair = (name, variant(name, VARIANTS.get(kind, {})))
         if "iw_nll" in theirs.get(kind, {}) and "iw_nll" in ours.get(pair, {}):
             a, b = ours[pair], theirs[kind]
             out[f"{name}_vs_pythae_{kind}"] = {

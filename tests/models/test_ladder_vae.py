@@ -18,7 +18,7 @@ SHAPE, LEVELS = (1, 8, 8), (4, 2)
 
 def _model(**hyper):
     torch.manual_seed(0)
-    return create_model("ladder-vae", input_shape=SHAPE, **{"levels": LEVELS, "hidden": (16,), **hyper})
+    return create_model("ladder-vae", input_shape=SHAPE, **{"latent_sizes": LEVELS, "hidden": (16,), **hyper})
 
 
 def _batch(n=6):
@@ -114,7 +114,7 @@ def test_analytic_kls_are_the_expected_monte_carlo_kl():
 
 
 def test_one_level_is_the_conv_vae_exactly():
-    ladder = _model(levels=(3,))
+    ladder = _model(latent_sizes=(3,))
     vae = create_model("conv-vae", input_shape=SHAPE, latent_dim=3)
     vae.load_state_dict({k.replace("image.", ""): v for k, v in ladder.state_dict().items()})
     x = _batch()
@@ -151,14 +151,14 @@ def test_the_top_down_network_is_shared_by_inference_and_generation():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.prior.down[0].mu.parameters())
 
 
-def test_levels_are_checked():
-    with pytest.raises(ValueError, match="levels must be one or more latent sizes"):
-        _model(levels=())
-    with pytest.raises(ValueError, match="levels must be one or more latent sizes"):
-        _model(levels=(4, 0))
+def test_latent_sizes_are_checked():
+    with pytest.raises(ValueError, match="latent_sizes must be one or more latent sizes"):
+        _model(latent_sizes=())
+    with pytest.raises(ValueError, match="latent_sizes must be one or more latent sizes"):
+        _model(latent_sizes=(4, 0))
 
 
 def test_a_few_steps_lower_the_loss():
-    model, x = _model(levels=(4, 3, 2)), _batch()
+    model, x = _model(latent_sizes=(4, 3, 2)), _batch()
     before, after = loss_before_and_after_steps(model, x)
     assert after < before - 1

@@ -18,7 +18,7 @@ MODELS = {"iaf-vae": "flow", "planar-vae": "flow", "hamiltonian-vae": "flow", "s
 
 def _model(name):
     torch.manual_seed(0)
-    sizes = {"levels": (4, 2)} if name == "ladder-vae" else {"latent_dim": 4}
+    sizes = {"latent_sizes": (4, 2)} if name == "ladder-vae" else {"latent_dim": 4}
     return aezoo.create_model(name, input_shape=(1, 8, 8), channels=(8, 16), **sizes)
 
 

@@ -46,7 +46,7 @@ def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) 
     except AezooError:
         raise
     except Exception as exc:  # a value the factory cannot build with (overflow, a bad choice, ...)
-        raise BadHyperparameterError(f"cannot build model {name!r} for input {shape} with {given}: "
+        raise BadHyperparameterError(f"cannot build {spec.owner} for input {shape} with {given}: "
                                      f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     count = sum(p.numel() for p in meta.parameters())
     limit = max_parameters()
@@ -70,19 +70,27 @@ def build_checked(name: str, input_shape: Any, hyperparameters: Mapping[str, Any
     check_header(weights, {k: (tuple(v.shape), str(v.dtype)) for k, v in meta.state_dict().items()})
     state = read_state()
     from aezoo.api.catalog import model_spec
+    from aezoo.api.contract import check_contract
 
-    model = model_spec(name).build(shape, **merged)
+    spec = model_spec(name)
+    model = spec.build(shape, **merged)
     model.load_state_dict(state)
+    check_contract(model, spec.owner)
     return model
 
 
 def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **hyperparameters: Any):
     """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones; a model
-    past the size limit (``aezoo.api.build``) is refused before any memory is allocated for it."""
+    past the size limit (``aezoo.api.build``) is refused before any memory is allocated for it; the new model's
+    shapes are checked on a tiny batch (``aezoo.api.contract``)."""
     from aezoo.api.catalog import model_spec
+    from aezoo.api.contract import check_contract
 
     shape, merged, _ = plan_model(name, input_shape, hyperparameters)
-    return model_spec(name).build(shape, **merged)
+    spec = model_spec(name)
+    model = spec.build(shape, **merged)
+    check_contract(model, spec.owner)
+    return model
 
 
 def built_as(model: str, config: Mapping[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Evaluating a trained run on its held-out test split, saving the results into its metrics.json."""
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -8,6 +9,7 @@ from typing import Any, Callable
 from aezoo.core.autoencoder import require_labels
 from aezoo.core.evaluator import Evaluator
 from aezoo.data import Split, Splits
+from aezoo.errors import AezooError
 
 
 def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = None, download: bool = False) -> Splits:
@@ -16,6 +18,10 @@ def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = No
 
     config = model.run.config if getattr(model, "run", None) is not None else {}
     ref = dataset or config.get("dataset")
+    if ref is None and config.get("dataset_not_kept"):
+        raise ValueError(f"this model comes from an export whose dataset {config['dataset_not_kept']!r} was not "
+                         "kept (only a registered data source that reads no local files is: aezoo never reads "
+                         "paths an export chose): pass dataset=... (--dataset) to say which data to use")
     if ref is None:
         raise ValueError("this model does not record its dataset: pass dataset=... (--dataset)")
     splits = load_dataset(ref, data_dir=data_dir or (None if dataset else config.get("data_dir")), download=download)
@@ -51,10 +57,32 @@ def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int
     evaluator = Evaluator(iw_samples=iw_samples, elbo_samples=elbo_samples, binarize=how, seed=seed)
     raw = evaluator.evaluate(model, first(splits.test, limit), splits.train)
     metrics = {f"test_{k}": v for k, v in raw.items()}
+    _check_finite(model, metrics)
     metrics["test_dataset"] = splits.name
     if splits.has_labels and cache_dir is not None:
         metrics["class_consistency"] = class_consistency(model, splits, n_per_class, cache_dir, seed=seed)
     return metrics
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(map(_non_finite, value.values()))
+    if isinstance(value, (list, tuple)):
+        return any(map(_non_finite, value))
+    return False
+
+
+def _check_finite(model: Any, metrics: dict[str, Any]) -> None:
+    """Refuse metrics that are not numbers (NaN, infinite): a model giving them is broken, and no number it
+    gave is worth printing or saving."""
+    bad = [k for k, v in metrics.items() if _non_finite(v)]
+    if bad:
+        run = getattr(getattr(model, "run", None), "id", "the model")
+        shown = ", ".join(f"{k} ({metrics[k]})" if isinstance(metrics[k], float) else k for k in bad[:5])
+        raise AezooError(f"evaluating {run} gave non-finite {shown}: the model's outputs in eval mode are not "
+                         "numbers on these images (check its encoder and decoder); nothing was saved")
 
 
 def evaluate_and_save(model: Any, splits: Splits, iw_samples: int = 100, limit: int | None = None,

@@ -6,9 +6,11 @@ that needs models: the facts and sample image of an export, and a model rebuilt 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from aezoo.errors import AezooError
 from aezoo.registry import paths
 from aezoo.registry.export import (
     ExportError,
@@ -78,12 +80,37 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
         return {"file": None, "skipped": f"{type(exc).__name__}: {exc}"}
 
 
+def shared_dataset(ref: Any) -> str | None:
+    """The dataset of an export as aezoo keeps it: the name of a registered data source that reads no local
+    files (``digits``, ``mnist``, ...); a source reading a path the export chose (``folder:/some/dir``,
+    ``npz:/etc/passwd``) or an unknown name gives None, so no file the sender picked is ever read."""
+    from aezoo.api.catalog import parse_dataset_ref
+
+    if not isinstance(ref, str):
+        return None
+    try:
+        spec, _ = parse_dataset_ref(ref)
+    except AezooError:
+        return None
+    return None if spec.takes_path else spec.name
+
+
+def _local_paths_dropped(info: ExportInfo) -> ExportInfo:
+    """``info`` with its dataset kept only when shared_dataset() keeps it; a dropped one is recorded, as text,
+    under ``dataset_not_kept``."""
+    dataset = info.config.get("dataset")
+    kept = shared_dataset(dataset)
+    if kept == dataset:
+        return info
+    return replace(info, config={**info.config, "dataset": kept, "dataset_not_kept": dataset})
+
+
 def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
     """Verify an export, bound and plan its model from config.json, check the weights' header against the
     plan, then build the model and load the weights."""
     from aezoo.api.build import build_checked, built_as
 
-    info = read_export(directory)
+    info = _local_paths_dropped(read_export(directory))
     model = build_checked(built_as(info.model, info.config), info.config["input_shape"], info.config["hyperparameters"],
                           info.path / paths.WEIGHTS, lambda: read_export_state(info),
                           where=str(info.path / paths.CONFIG))
@@ -104,6 +131,8 @@ def import_export(directory: str | os.PathLike, *, name: str | None = None,
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     history = read_export_history(info)
     config = {k: info.config.get(k) for k in RUN_CONFIG_KEYS}
+    if info.config.get("dataset_not_kept") is not None:
+        config["dataset_not_kept"] = info.config["dataset_not_kept"]
     config.update(data_dir=None, aezoo_version=info.config.get("trained_with_aezoo_version", ""),
                   imported_from={"path": str(info.path.absolute()), "source_run": info.config.get("source_run"),
                                  "weights_sha256": info.weights_sha256})

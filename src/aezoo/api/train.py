@@ -98,9 +98,17 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
 
     On Linux, CPU training runs faster after ``aezoo.core.runtime.memory.keep_freed_memory()`` (``zoo train``
     calls it): it retunes glibc's malloc for the whole process, so this function leaves that choice to you."""
+    if resume is not None:
+        given = {"dataset": dataset != "digits", "data_dir": data_dir is not None, "download": download,
+                 "hyperparameters": bool(hyperparameters), "config": config is not None, "name": name is not None,
+                 **dict.fromkeys(options, True)}
+        _refuse_ignored_with_resume(resume, [k for k, v in given.items() if v])
     registry, config = registry or Registry(), _settings(config, options)
     if resume is not None:
         spec, state = _resumable(registry, resume)
+        if model not in ("", spec["model"], spec.get("qualified_model")):
+            raise AezooError(f"checkpoint {resume} is a run of {spec['model']!r}, not {model!r}; pass model='' "
+                             "(or its own model) with resume=")
         model, dataset, data_dir, name = spec.get("qualified_model", spec["model"]), spec["dataset"], \
             spec["data_dir"], spec["name"]
         hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
@@ -138,6 +146,13 @@ def _settings(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfi
         problem = f"unknown settings {', '.join(unknown)}" if unknown else "both config= and settings"
         raise TypeError(f"train() got {problem}; settings are {', '.join(valid)} (or config=TrainConfig(...))")
     return TrainConfig(**options)
+
+
+def _refuse_ignored_with_resume(key: str, given: list[str]) -> None:
+    """A resume continues with the settings the run started with: arguments it would ignore are refused."""
+    if given:
+        raise AezooError(f"resume={key!r} continues a run with the settings it started with, so {', '.join(given)} "
+                         "would be ignored; leave them out, or start a new run")
 
 
 def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +165,29 @@ def check_option(param: click.Parameter, value: Any, where: str, ctx: click.Cont
         return kind.convert(value, param, ctx)
     except click.BadParameter as exc:
         raise click.BadParameter(f"{where}: {key} = {value!r}: {exc.message}", param_hint="--config") from None
+
+
+FILE_KINDS = {stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+              stat.S_IFSOCK: "socket", stat.S_IFDIR: "folder"}
+
+
+def read_regular_file(path: str, limit: int, option: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes: a FIFO would wait for a
+    writer forever and /dev/zero never ends, so both are refused (click.BadParameter naming ``option``)."""
+    try:  # non-blocking: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=option) from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+            raise click.BadParameter(f"{path} is a {kind}, not a regular file; give a file", param_hint=option)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise click.BadParameter(f"{path} is larger than {limit:,} bytes; a settings file is a few lines",
+                                 param_hint=option)
+    return data
 
 
 def printable(value: object) -> str:

@@ -100,6 +100,7 @@ class TrainState:
     model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
     scaler: dict[str, Any] | None = None  # fp16's GradScaler (its loss scale), so a resume does not restart it
+    images: int = 0  # trained on by this process over the whole run (throughput after a resume counts them all)
 
 
 @dataclass
@@ -123,9 +124,12 @@ class TrainingInterrupted(Exception):
         self.state = state
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what `kill`, systemd and job schedulers send
+
+
 @contextmanager
 def _catch_sigint() -> Iterator[list[bool]]:
-    """While active, Ctrl-C sets a flag instead of raising, so the batch in flight can finish."""
+    """While active, Ctrl-C (or SIGTERM) sets a flag instead of raising, so the batch in flight can finish."""
     flag = [False]
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -136,11 +140,12 @@ def _catch_sigint() -> Iterator[list[bool]]:
             raise KeyboardInterrupt
         flag[0] = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
 
 
 class _LossOf(nn.Module):
@@ -215,7 +220,6 @@ class _Fit:
     losses: _LossSums
     started: float  # perf_counter() at the start, less the seconds of the run before a resume
     shuffle: torch.Generator = field(default_factory=torch.Generator)  # seeded each epoch
-    images: int = 0  # trained on by this process in this call
     compile_seconds: float | None = None  # first step and first validation, when compiling
     last_checkpoint: float = field(default_factory=time.perf_counter)
     stopped_early: bool = False
@@ -317,6 +321,7 @@ class Trainer:
             self.on_checkpoint, self.events = (lambda state: None), TrainingEvents()
         self.optimizers = make_optimizers(self.model, config)
         self.aux_losses = aux_loss_names(self.model)
+        self.comparable_loss = bool(getattr(self.model.objective, "comparable_loss", True))
         dtype = PRECISIONS[config.precision]
         self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
@@ -423,7 +428,7 @@ class Trainer:
             fit.compile_seconds = time.perf_counter() - t0
         state.seen += len(x)
         state.batch += 1
-        fit.images += len(x)
+        state.images += len(x)
         if fit.losses.steps >= self.log_every or state.batch == fit.batches:
             self._read_losses(state, fit)
 
@@ -432,7 +437,7 @@ class Trainer:
         when ``checkpoint_every`` seconds have passed since the previous one."""
         cfg, record = self.config, self._epoch_record(state, fit)
         state.history.append(record)
-        if record["val_loss"] < state.best_loss:
+        if record["val_loss"] < state.best_loss or not self.comparable_loss:  # else: the last epoch is the best
             state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
             state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
@@ -458,7 +463,7 @@ class Trainer:
         seconds = time.perf_counter() - fit.started
         timed = seconds - (fit.compile_seconds or 0.0)
         return TrainResult(state.history, state.best_epoch, fit.stopped_early, seconds,
-                           fit.images * self.world / max(timed, 1e-9), cfg.precision,
+                           state.images * self.world / max(timed, 1e-9), cfg.precision,
                            None if fit.compile_seconds is None else round(fit.compile_seconds, 3),
                            {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)
 
@@ -522,6 +527,12 @@ class Trainer:
         record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
         t0 = time.perf_counter()
         record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(fit.val)).items()})
+        bad = [(k, v) for k, v in record.items() if k.startswith("val_") and not math.isfinite(v)]
+        if bad:
+            raise TrainingError(
+                f"validation {bad[0][0][4:].replace('_', ' ')} became {bad[0][1]} in epoch {state.epoch + 1} (the "
+                "model in eval mode gives non-finite values on the validation images); nothing was saved. Try a "
+                f"smaller learning rate (now {self.config.lr:g}) or --precision fp32, or check the model's eval path")
         if self.config.compile and state.epoch == 0 and fit.compile_seconds is not None:
             fit.compile_seconds += time.perf_counter() - t0  # the first validation compiles the eval graphs
         self.clock.lap("validation")

@@ -1,5 +1,5 @@
 """ladder-vae: the ladder variational autoencoder (Sønderby et al. 2016), stochastic levels z_1 .. z_L of sizes
-``levels`` (bottom, the one the decoder reads, first). Generative model: p(z_L) = N(0, I), p(z_l | z_(l+1)) a
+``latent_sizes`` (bottom, the one the decoder reads, first). Generative model: p(z_L) = N(0, I), p(z_l | z_(l+1)) a
 Gaussian from an MLP, p(x | z_1) the conv decoder. Inference: a deterministic bottom-up pass (the conv encoder
 gives (mu^_1, sigma^_1); an MLP on mu^_l gives (mu^_(l+1), sigma^_(l+1)), the official code's "only mu up"), then
 top-down, sharing the generative model's MLPs: q(z_L|x) = N(mu^_L, sigma^_L) and q(z_l | z_(l+1), x) the
@@ -199,9 +199,10 @@ class FirstLevelDecoder(Decoder):
         return self.image(z[..., :self.size])
 
 
-def build(input_shape: tuple[int, int, int], *, levels: Sequence[int], channels: Sequence[int],
+def build(input_shape: tuple[int, int, int], *, latent_sizes: Sequence[int], channels: Sequence[int],
           hidden: Sequence[int], beta: float, likelihood: str, warmup: int) -> AutoEncoder:
-    levels, hidden, channels = level_sizes("levels", levels), widths("hidden", hidden), widths("channels", channels)
+    levels = level_sizes("latent_sizes", latent_sizes)
+    hidden, channels = widths("hidden", hidden), widths("channels", channels)
     return AutoEncoder(LadderEncoder(input_shape, channels, levels, hidden),
                        FirstLevelDecoder(input_shape, channels, levels[0]), ELBO(beta=beta, warmup=warmup),
                        input_shape, posterior=LadderPosterior(levels), prior=LadderPrior(levels, hidden),

@@ -103,7 +103,9 @@ _extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aez
 
 
 def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """``Type: message`` on one line: a message of several lines (pluggy's validation errors) joined by '; '."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {'; '.join(lines)}"
 
 
 def _guarded(info: PluginInfo, what: str, call: Callable[[], Any]) -> tuple[bool, Any]:

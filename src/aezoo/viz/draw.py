@@ -31,6 +31,9 @@ def _numpy_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
         a = a[None]
     if a.ndim != 4 or a.shape[1] not in (1, 3):
         raise ValueError(f"images must be (N, C, H, W) with C = 1 or 3, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{int((~np.isfinite(a)).sum()):,} pixel values are not numbers (NaN or infinite): the "
+                         "model's decoder gives non-finite values in eval mode; nothing was drawn")
     return np.clip(a, 0, 1)
 
 

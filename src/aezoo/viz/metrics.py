@@ -34,6 +34,8 @@ METRICS = (
     Metric("test_bound", "Likelihood (test)", "bounds on", "",
            "a posterior on an augmented space (z, aux): -ELBO and KL are those of q(z, aux|x) against p(z) p(aux); "
            "IW-NLL still estimates -log p(x)"),
+    Metric("test_conditioned_on", "Likelihood (test)", "conditioned on", "",
+           "a conditional model's likelihood numbers are given the label: bounds on -log p(x|y), not -log p(x)"),
     Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
            "0/1 test pixels for a Bernoulli likelihood: dynamic (drawn per evaluation, seeded), static (drawn once, "
            "fixed seed) or none (grey levels); numbers are comparable only alike"),
@@ -44,6 +46,12 @@ METRICS = (
     Metric("test_mse", "Reconstruction (test)", "squared error", "per image",
            "summed over pixels (values in [0, 1]); lower is better"),
     Metric("test_psnr", "Reconstruction (test)", "PSNR", "dB", "peak signal-to-noise ratio; higher is better"),
+    Metric("test_ms_ssim", "Reconstruction (test)", "MS-SSIM", "",
+           "multi-scale structural similarity of images and reconstructions (the training's scales and window); "
+           "1 is perfect", 4),
+    Metric("test_feature_reconstruction", "Reconstruction (test)", "feature reconstruction", "",
+           "half the squared distance between the discriminator's features of images and of their reconstructions; "
+           "lower is better", 2),
     Metric("test_active_units", "Latent space (test)", "active units", "dims",
            "latent dimensions whose code varies across images (variance > 0.01)", 0),
     Metric("test_probe_accuracy", "Latent space (test)", "linear probe accuracy", "fraction",
@@ -54,12 +62,16 @@ METRICS = (
            "effective number of codebook entries in use", 1),
     Metric("test_mmd", "Latent space (test)", "MMD to the prior", "",
            "maximum mean discrepancy between codes and prior draws; lower is closer", 4),
+    Metric("test_sliced_wasserstein", "Latent space (test)", "sliced Wasserstein to the prior", "",
+           "SW_2^2 between codes and as many prior draws, over 1000 random directions; lower is closer", 4),
     Metric("class_consistency.mean", "Generation (test)", "class consistency", "fraction",
            "images generated for a class that a pixel classifier assigns to it, mean over classes", 3),
     Metric("val_loss", "Training", "validation loss", "nats/image", "the training objective on held-out data", 2),
     Metric("binarize", "Training", "binarised training pixels", "",
            "dynamic (each image drawn as 0/1 pixels whenever seen), static (drawn once, fixed seed) or none"),
-    Metric("best_epoch", "Training", "best epoch", "", "epoch whose weights were kept (lowest validation loss)", 0),
+    Metric("best_epoch", "Training", "best epoch", "",
+           "epoch whose weights were kept (lowest validation loss; the last where the objective says epochs' losses "
+           "are not comparable)", 0),
     Metric("epochs_trained", "Training", "epochs trained", "", "", 0),
     Metric("train_seconds", "Training", "training time", "s", "wall-clock time of training", 1),
     Metric("images_per_second", "Training", "throughput", "images/s", "training images processed per second", 0),

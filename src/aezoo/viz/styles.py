@@ -32,10 +32,13 @@ def check(name: str) -> str:
     return name
 
 
+LITERAL_TEXT = {"text.parse_math": False}  # text from data (a class named "$5") is drawn as written, not as a formula
+
+
 def rc(name: str) -> dict[str, Any]:
-    """The matplotlib rc settings of style ``name``."""
+    """The matplotlib rc settings of style ``name`` (mathtext off in every style)."""
     scale = SCALES[check(name)]
-    return {key: value * scale for key, value in {**_TEXT, **_LINES}.items()}
+    return {**{key: value * scale for key, value in {**_TEXT, **_LINES}.items()}, **LITERAL_TEXT}
 
 
 def current() -> str:
