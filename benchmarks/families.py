@@ -3,9 +3,11 @@ test -ELBO and IW-NLL (K importance samples) where the model defines them, MSE, 
 consistency, samples per second and training time (every registered model, the discrete families gumbel-vae and
 fsq-vae and the conditional cvae included: fsq-vae defines no likelihood, cvae's numbers bound -log p(x|y)); then
 pythae side by side (VAE, IWAE, VampPrior, MIWAE, PIWAE, CIWAE, DisentangledBetaVAE beside capacity-vae,
-MSSSIM_VAE, VAEGAN) on identical networks, data, epochs and hyperparameters, evaluated by the same evaluator
-(pythae's own differences, such as MIWAE's weight axis and the coupled trainers' gradient mixing, are listed in
-pythae_runner.py).
+MSSSIM_VAE, VAEGAN, VAE_IAF, VAE_LinNF planar and radial, SVAE) on identical networks, data, epochs and
+hyperparameters, evaluated by the same evaluator (pythae's own differences, such as MIWAE's weight axis and the
+coupled trainers' gradient mixing, are listed in pythae_runner.py). Where pythae's model is another form of an aezoo
+model (pythae_runner.VARIANTS: IAF with affine steps and no context, LinNF with shared flow parameters), that variant
+is trained too, in its own row, and compared.
 
     python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
                                   [--pythae-python /path/to/env/bin/python]
@@ -34,12 +36,23 @@ from aezoo.core.evaluator import Evaluator
 from aezoo.core.runtime.memory import keep_freed_memory
 from aezoo.api.evaluate import first
 from aezoo.registry import Registry
+from pythae_runner import AEZOO as PYTHAE, VARIANTS
 
 HERE = Path(__file__).resolve().parent
-SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64)
+SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64); ladder-vae: latent_sizes (16, 8)
 MLP = {"vae", "mlp-ae"}  # the MLP families: widths (512, 256) / (256, 128), latent 16 too
-PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae", "miwae": "miwae", "piwae": "piwae", "ciwae": "ciwae",
-          "capacity": "capacity-vae", "msssim": "msssim-vae", "vaegan": "vae-gan"}  # pythae_runner.py's AEZOO
+
+
+def same_nets(name: str) -> dict:
+    """SAME_NETS where the model has those hyperparameters (ladder-vae has latent_sizes instead of latent_dim)."""
+    valid = aezoo.model_spec(name).hyperparameters()
+    return {k: v for k, v in SAME_NETS.items() if k in valid}
+
+
+def variant(name: str, hyperparameters: dict) -> str:
+    """The hyperparameters that differ from the model's defaults, as text ('' for the defaults)."""
+    defaults = aezoo.model_spec(name).hyperparameters()
+    return ", ".join(f"{k}={v}" for k, v in hyperparameters.items() if defaults.get(k) != v)
 
 
 def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dict:
@@ -64,8 +77,8 @@ def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dic
     return row
 
 
-def train_family(name: str, epochs: int, registry: Registry) -> tuple:
-    hp = dict(SAME_NETS)
+def train_family(name: str, epochs: int, registry: Registry, extra: dict | None = None) -> tuple:
+    hp = {**same_nets(name), **(extra or {})}
     start = time.perf_counter()
     model = aezoo.train(name, dataset="fashion-mnist", hyperparameters=hp, registry=registry, epochs=epochs)
     return model, time.perf_counter() - start, model.run.metrics["train_seconds"]
@@ -78,13 +91,27 @@ def pythae_row(kind: str, epochs: int, python: str, splits, args, cache: Path) -
                           capture_output=True, text=True)
     process_seconds = time.perf_counter() - start
     info = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in info:
+        raise RuntimeError(info["error"])
     from safetensors.torch import load_file
 
-    model = aezoo.create_model(PYTHAE[kind], input_shape=splits.input_shape, latent_dim=16)
+    name, hyperparameters = PYTHAE[kind], VARIANTS.get(kind, {})
+    model = aezoo.create_model(name, input_shape=splits.input_shape, latent_dim=16, **hyperparameters)
     model.load_state_dict(load_file(str(out)), strict=True)
     row = evaluate(model.eval(), splits, args.iw_samples, args.iw_images, cache)
-    return {"system": "pythae", "model": kind, "train_seconds": info["train_seconds"],
-            "process_seconds": round(process_seconds, 2), **row}
+    return {"system": "pythae", "model": kind, "as": name, "variant": variant(name, hyperparameters),
+            "train_seconds": info["train_seconds"], "process_seconds": round(process_seconds, 2), **row}
+
+
+def aezoo_row(name: str, epochs: int, registry: Registry, splits, args, cache: Path, extra: dict | None = None) -> dict:
+    try:
+        model, process_seconds, train_seconds = train_family(name, epochs, registry, extra)
+        return {"system": "aezoo", "model": name, "variant": variant(name, extra or {}),
+                "family": aezoo.model_spec(name).family, "train_seconds": train_seconds,
+                "process_seconds": round(process_seconds, 2),
+                **evaluate(model, splits, args.iw_samples, args.iw_images, cache)}
+    except Exception as e:  # keep what the other families measured; the row says what failed
+        return {"system": "aezoo", "model": name, "variant": variant(name, extra or {}), "error": f"{type(e).__name__}: {e}"}
 
 
 def main() -> None:
@@ -103,17 +130,13 @@ def main() -> None:
     names = args.models.split(",") if args.models else aezoo.list_models()
     rows = []
     for name in names:
-        try:
-            model, process_seconds, train_seconds = train_family(name, args.epochs, registry)
-            row = {"system": "aezoo", "model": name, "family": aezoo.model_spec(name).family,
-                   "train_seconds": train_seconds, "process_seconds": round(process_seconds, 2),
-                   **evaluate(model, splits, args.iw_samples, args.iw_images, cache)}
-        except Exception as e:  # keep what the other families measured; the row says what failed
-            row = {"system": "aezoo", "model": name, "error": f"{type(e).__name__}: {e}"}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        rows.append(aezoo_row(name, args.epochs, registry, splits, args, cache))
+        print(json.dumps(rows[-1]), flush=True)
     if args.pythae_python:
-        for kind in PYTHAE:
+        for kind, name in PYTHAE.items():
+            if kind in VARIANTS and name in names:  # pythae's form of an aezoo model, in its own row
+                rows.append(aezoo_row(name, args.epochs, registry, splits, args, cache, VARIANTS[kind]))
+                print(json.dumps(rows[-1]), flush=True)
             try:
                 row = pythae_row(kind, args.epochs, args.pythae_python, splits, args, cache)
             except Exception as e:
@@ -126,17 +149,18 @@ def main() -> None:
 
 
 def checks(rows: list[dict]) -> dict:
-    ours = {r["model"]: r for r in rows if r["system"] == "aezoo"}
+    ours = {(r["model"], r.get("variant", "")): r for r in rows if r["system"] == "aezoo"}
     theirs = {r["model"]: r for r in rows if r["system"] == "pythae"}
     out = {}
-    vae = ours.get("conv-vae", {}).get("iw_nll", math.nan)
+    vae = ours.get(("conv-vae", ""), {}).get("iw_nll", math.nan)
     for name in ("iwae", "vamp-vae"):
-        if name in ours and "iw_nll" in ours[name]:
-            out[f"{name}_iw_nll_below_conv-vae"] = {"passed": ours[name]["iw_nll"] < vae,
-                                                   "values": [ours[name]["iw_nll"], vae]}
+        if "iw_nll" in ours.get((name, ""), {}):
+            mine = ours[(name, "")]["iw_nll"]
+            out[f"{name}_iw_nll_below_conv-vae"] = {"passed": mine < vae, "values": [mine, vae]}
     for kind, name in PYTHAE.items():
-        if "iw_nll" in theirs.get(kind, {}) and "iw_nll" in ours.get(name, {}):
-            a, b = ours[name], theirs[kind]
+        pair = (name, variant(name, VARIANTS.get(kind, {})))
+        if "iw_nll" in theirs.get(kind, {}) and "iw_nll" in ours.get(pair, {}):
+            a, b = ours[pair], theirs[kind]
             out[f"{name}_vs_pythae_{kind}"] = {
                 "iw_nll_difference": round(a["iw_nll"] - b["iw_nll"], 3), "within_0.5_nats": a["iw_nll"] - b["iw_nll"] <= 0.5,
                 "time_ratio_aezoo_over_pythae": round(a["train_seconds"] / b["train_seconds"], 3),

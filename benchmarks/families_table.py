@@ -24,11 +24,11 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         if "model" not in row:
             continue
+        model = row["model"] + (f" ({row['variant']})" if row.get("variant") else "")
         if "error" in row:
-            lines.append(f"| {row['system']} | {row['model']} | failed: {row['error']} |")
+            lines.append(f"| {row['system']} | {model} | failed: {row['error']} |")
             continue
-        lines.append(f"| {row['system']} | {row['model']} | " + " | ".join(cell(row, k, f) for _, k, f in COLUMNS)
-                     + " |")
+        lines.append(f"| {row['system']} | {model} | " + " | ".join(cell(row, k, f) for _, k, f in COLUMNS) + " |")
     return "\n".join(lines)
 
 

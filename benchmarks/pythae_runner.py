@@ -5,7 +5,9 @@ weights under aezoo's parameter names so that `families.py` evaluates both libra
 
 Run by benchmarks/families.py with the python of an environment that has pythae installed (it is not an aezoo
 dependency):  PYTHON benchmarks/pythae_runner.py MODEL EPOCHS OUT.safetensors [BATCH [LIMIT]]  -> prints one JSON line.
-MODEL is a key of AEZOO (vae, iwae, vamp, miwae, piwae, ciwae, capacity, msssim, vaegan).
+MODEL is a key of AEZOO (vae, iwae, vamp, miwae, piwae, ciwae, capacity, msssim, vaegan, iaf, linnf, linnf-radial,
+svae). Where pythae's model is another form of the aezoo model (VARIANTS: IAF with affine steps and no context, LinNF
+with flow parameters shared by all images), the aezoo side is that variant, trained by families.py in its own row.
 
 pythae 0.1.2's known differences (read in its source; see each `build` branch): MIWAE and PIWAE normalise the
 importance weights over M instead of K (faithful only for M = K, which aezoo's defaults use); PIWAE's and VAEGAN's
@@ -13,7 +15,12 @@ coupled trainers call backward on each network's loss before stepping, so PIWAE'
 the IWAE gradient, VAEGAN's decoder on its loss plus the discriminator's (helping it) and its encoder on its loss
 plus the decoder's, and VAEGAN skips updates by its equilibrium margin; VAEGAN's discriminator sees prior draws but
 not reconstructions as fakes; MSSSIM_VAE pads windows with zeros, picks its scales by image size (4 at 28x28) and
-averages MS-SSIM over the batch; DisentangledBetaVAE raises C per epoch, starting at C / (warmup_epoch + 1).
+averages MS-SSIM over the batch; DisentangledBetaVAE raises C per epoch, starting at C / (warmup_epoch + 1);
+VAE_LinNF's planar flows have no u_hat, so a trained one may fold the space (w^T u <= -1) and then has no density
+(reported, not scored), and their log-det adds 1e-4 inside the log; VAE_IAF flips the dims before every MADE block
+(so an even number of blocks maps onto aezoo's steps). pythae's HVAE is left out: its position update is not a
+leapfrog, its tempering is overwritten and it does not differentiate through the leapfrog's gradients, so it is not
+the paper's model (aezoo's `hamiltonian-vae` is).
 """
 from __future__ import annotations
 
@@ -31,13 +38,19 @@ from aezoo.nets.discriminators import ImageDiscriminator
 
 SHAPE, LATENT, CHANNELS, BATCH, LR = (1, 28, 28), 16, (32, 64), 64, 1e-3
 AEZOO = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae", "miwae": "miwae", "piwae": "piwae",
-         "ciwae": "ciwae", "capacity": "capacity-vae", "msssim": "msssim-vae", "vaegan": "vae-gan"}
+         "ciwae": "ciwae", "capacity": "capacity-vae", "msssim": "msssim-vae", "vaegan": "vae-gan",
+         "iaf": "iaf-vae", "linnf": "planar-vae", "linnf-radial": "planar-vae", "svae": "svae"}
+VARIANTS = {  # pythae's form of the aezoo model: these hyperparameters differ from the aezoo model's defaults
+    "iaf": {"context": 0, "update": "affine"},
+    "linnf": {"amortised": False},
+    "linnf-radial": {"flow": "radial", "amortised": False},
+}
 COUPLED = {"piwae", "vaegan"}  # trained by pythae's coupled-optimiser trainers
 
 
 def defaults(kind: str) -> dict:
-    """The hyperparameters of the aezoo model that this pythae model stands beside."""
-    return dict(aezoo.model_spec(AEZOO[kind]).defaults)
+    """The hyperparameters of the aezoo model (its variant) that this pythae model stands beside."""
+    return {**aezoo.model_spec(AEZOO[kind]).defaults, **VARIANTS.get(kind, {})}
 
 
 def build(kind: str, steps_per_epoch: int):
@@ -48,13 +61,14 @@ def build(kind: str, steps_per_epoch: int):
     hp = defaults(kind)
 
     class Encoder(BaseEncoder):
-        def __init__(self):
+        def __init__(self, concentration: bool = False):  # SVAE: a direction and a log-concentration
             super().__init__()
-            self.net = ConvEncoder(SHAPE, CHANNELS, LATENT, gaussian=True)
+            self.net = ConvEncoder(SHAPE, CHANNELS, LATENT, gaussian=not concentration, extra=int(concentration))
+            self.second = "log_concentration" if concentration else "log_covariance"
 
         def forward(self, x):
-            mu, logvar = self.net(x)
-            return ModelOutput(embedding=mu, log_covariance=logvar)
+            mu, second = self.net(x)
+            return ModelOutput(embedding=mu, **{self.second: second})
 
     class Decoder(BaseDecoder):
         def __init__(self):
@@ -103,6 +117,18 @@ def build(kind: str, steps_per_epoch: int):
         scale = hp["gamma"] / (1 + hp["gamma"])
         config = pm.VAEGANConfig(**common, adversarial_loss_scale=scale, reconstruction_layer=hp["feature_layer"])
         return pm.VAEGAN(config, discriminator=Discriminator(), **nets)
+    if kind == "iaf":  # blocks of equal widths, an even number of them (see iaf_weights)
+        widths, steps = hp["made_hidden"], hp["flow_steps"]
+        if steps % 2 or len(set(widths)) != 1:
+            raise SystemExit(f"pythae's IAF maps onto aezoo's with an even flow_steps and equal made_hidden widths, "
+                             f"got {steps} and {widths}")
+        config = pm.VAE_IAF_Config(**common, n_made_blocks=steps, n_hidden_in_made=len(widths), hidden_size=widths[0])
+        return pm.VAE_IAF(config, **nets)
+    if kind in ("linnf", "linnf-radial"):
+        flows = [hp["flow"].capitalize()] * hp["flow_steps"]
+        return pm.VAE_LinNF(pm.VAE_LinNF_Config(**common, flows=flows), **nets)
+    if kind == "svae":  # kappa = softplus(.) + 1 and the normalised direction, as aezoo's
+        return pm.SVAE(pm.SVAEConfig(**common), encoder=Encoder(concentration=True), decoder=nets["decoder"])
     raise SystemExit(f"unknown model {kind!r}; expected one of {', '.join(AEZOO)}")
 
 
@@ -136,6 +162,39 @@ def train(kind: str, epochs: int, batch: int = BATCH, limit: int | None = None):
     return model, time.perf_counter() - start, len(train_x)
 
 
+def iaf_weights(model) -> dict[str, torch.Tensor]:
+    """pythae's IAF samples by flipping the dims before each MADE block, last block first; aezoo's even-numbered
+    steps read the dims reversed and give them back. For an even number of blocks the two are the same map with
+    aezoo's step t = pythae's block T - 1 - t."""
+    tensors = {}
+    for step, made in enumerate(reversed(model.iaf_flow.net)):
+        linears = [layer for layer in made.net if isinstance(layer, torch.nn.Linear)]
+        for i, layer in enumerate(linears):
+            name = f"posterior.steps.{step}." + ("out" if i == len(linears) - 1 else f"hidden.{i}")
+            tensors[f"{name}.weight"], tensors[f"{name}.bias"] = layer.weight, layer.bias
+    return tensors
+
+
+def linnf_weights(model, radial: bool) -> dict[str, torch.Tensor]:
+    """pythae's shared flow parameters as aezoo's ``posterior.params`` rows. Planar: aezoo applies u_hat to its raw u,
+    so pythae's u (used as it is) becomes the raw u whose u_hat it is, which exists only where w^T u > -1; elsewhere
+    pythae's flow folds the space (it has no u_hat) and has no density: refused. Radial: alpha = exp(log_alpha) in
+    pythae, softplus(alpha') in aezoo; beta' is the same."""
+    rows = []
+    for i, flow in enumerate(model.net):
+        if radial:
+            rows.append(torch.cat([flow.x0[0], torch.log(torch.expm1(flow.log_alpha.exp())), flow.beta]))
+            continue
+        w, u = flow.w[0], flow.u[0]
+        wu = (w * u).sum()
+        if wu <= -1:
+            raise ValueError(f"pythae's planar flow {i} ended with w^T u = {wu.item():.3f} <= -1: it is not invertible, "
+                             f"so its ELBO and IW-NLL are not bounds")
+        raw = u + (torch.log(torch.expm1(wu + 1)) - wu) * w / (w * w).sum()  # u_hat(raw) == u
+        rows.append(torch.cat([w, raw, flow.b]))
+    return {"posterior.params": torch.stack(rows)}
+
+
 def aezoo_weights(kind: str, model) -> dict[str, torch.Tensor]:
     """The trained pythae model's tensors under the aezoo model's parameter names."""
     tensors = {f"encoder.{k}": v for k, v in model.encoder.net.state_dict().items()}
@@ -145,6 +204,10 @@ def aezoo_weights(kind: str, model) -> dict[str, torch.Tensor]:
         tensors["prior.pseudo_inputs"] = (layer.weight.T + layer.bias).reshape(-1, *SHAPE)
     if kind == "vaegan":
         tensors.update({f"aux.discriminator.{k}": v for k, v in model.discriminator.net.state_dict().items()})
+    if kind == "iaf":
+        tensors.update(iaf_weights(model))
+    if kind in ("linnf", "linnf-radial"):
+        tensors.update(linnf_weights(model, radial=kind == "linnf-radial"))
     return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
 
 
@@ -153,9 +216,13 @@ def main() -> None:
     batch = int(sys.argv[4]) if len(sys.argv) > 4 else BATCH
     limit = int(sys.argv[5]) if len(sys.argv) > 5 else None
     model, seconds, images = train(kind, epochs, batch, limit)
-    save_file(aezoo_weights(kind, model), out)
-    print(json.dumps({"model": kind, "aezoo_model": AEZOO[kind], "epochs": epochs, "train_seconds": round(seconds, 2),
-                      "images": images, "trainer": "coupled" if kind in COUPLED else "base"}))
+    info = {"model": kind, "aezoo_model": AEZOO[kind], "epochs": epochs, "train_seconds": round(seconds, 2),
+            "images": images, "trainer": "coupled" if kind in COUPLED else "base"}
+    try:
+        save_file(aezoo_weights(kind, model), out)
+    except ValueError as e:  # a trained model aezoo's evaluator cannot score (a planar flow that folds the space)
+        info["error"] = str(e)
+    print(json.dumps(info))
 
 
 if __name__ == "__main__":

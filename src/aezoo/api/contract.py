@@ -39,7 +39,8 @@ def check_contract(model: Any, owner: str) -> None:
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             images = ("images", x)
-            encode = (lambda: model.posterior(model.encoder(x))) if y is None else (lambda: model.infer(x, y))
+            reads_input = y is not None or getattr(model.posterior, "reads_input", False)  # see AutoEncoder.infer
+            encode = (lambda: model.infer(x, y)) if reads_input else (lambda: model.posterior(model.encoder(x)))
             q = _run(owner, "encoder", ENCODER, encode, images)
             codes = _run(owner, "encoder", ENCODER,
                          lambda: (q.mean, q.sample(None, torch.Generator().manual_seed(0))), images)

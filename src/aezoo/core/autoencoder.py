@@ -113,9 +113,12 @@ class AutoEncoder(nn.Module):
 
     # --- the training path (with gradients); ``y``: class labels (N,), read only by a conditional model ---
     def infer(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
-        """q(z|x) (q(z|x, y) for a conditional encoder) for a batch: a GaussianQ, PointQ, QuantisedQ, ..."""
+        """q(z|x) (q(z|x, y) for a conditional encoder) for a batch: a GaussianQ, PointQ, QuantisedQ, ... A
+        posterior that declares ``reads_input`` (a Hamiltonian flow guided by log p(x|z)) is also given the images:
+        ``posterior(encoder(x), x)``."""
         conditional = getattr(self.encoder, "conditional", False)
-        return self.posterior(self.encoder(x, self._labels(y)) if conditional else self.encoder(x))
+        h = self.encoder(x, self._labels(y)) if conditional else self.encoder(x)
+        return self.posterior(h, x) if getattr(self.posterior, "reads_input", False) else self.posterior(h)
 
     def logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder's logits for codes (N, D), or for draws (k, N, D) of N images (then (k, N, C, H, W))."""

@@ -13,6 +13,8 @@ NOISES = ("gaussian", "salt-pepper")  # denoising: the level is a std (gaussian)
 MASKS = ("pixels", "block")  # inpainting: the level is a drop probability or a block side / image side
 SAMPLINGS = ("mws", "mss")  # beta-TCVAE's estimates of q(z): minibatch-weighted or minibatch-stratified
 PENALTIES = ("l2", "gp")  # RAE: the decoder's weights or its gradient
+FLOWS = ("planar", "radial")  # planar-vae: the kind of flow step
+IAF_UPDATES = ("gated", "affine")  # iaf-vae: sigmoid-gated (the paper's stable form) or exp-scaled steps
 DIP_TYPES = ("i", "ii")  # DIP-VAE: the covariance of the posterior means, or of the aggregate posterior
 MS_SSIM_SCALES = 5  # Wang et al. 2003 define MS-SSIM with at most five scales (their five weights)
 
@@ -70,6 +72,28 @@ def widths(name: str, value: Any, empty: bool = False) -> tuple[int, ...]:
         if not _number(width) or int(width) != width or width < 1:
             raise _refuse(name, value, expected)
     return tuple(int(w) for w in value)
+
+
+def leapfrog_step_size(name: str, value: Any) -> float:
+    """A Hamiltonian flow's initial step size, strictly between 0 and 0.5 (steps are learned below 0.5)."""
+    if not _number(value) or not 0 < value < 0.5:
+        raise _refuse(name, value, "a number strictly between 0 and 0.5")
+    return float(value)
+
+
+def inverse_temperature(name: str, value: Any) -> float:
+    """A tempering's initial inverse temperature: 0 < value <= 1 (1: no tempering)."""
+    if not _number(value) or not 0 < value <= 1:
+        raise _refuse(name, value, "a number in (0, 1] (1: no tempering)")
+    return float(value)
+
+
+def level_sizes(name: str, value: Any) -> tuple[int, ...]:
+    """Sizes of stochastic levels (a hierarchical latent), bottom first: one or more positive integers."""
+    if not isinstance(value, (tuple, list)) or not value or not all(
+            _number(v) and int(v) == v and v >= 1 for v in value):
+        raise _refuse(name, value, "one or more latent sizes, bottom level first, each a positive integer (e.g. 16,8)")
+    return tuple(int(v) for v in value)
 
 
 def one_of(name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -198,6 +222,9 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "warmup": count, "restart_every": count, "dataset_size": count,
     "sampling": _choice(SAMPLINGS), "penalty": _choice(PENALTIES), "noise": _choice(NOISES), "mask": _choice(MASKS),
     "noise_level": finite, "mask_level": finite,
+    "flow_steps": count, "made_hidden": widths, "context": count, "update": _choice(IAF_UPDATES),
+    "flow": _choice(FLOWS), "amortised": flag, "latent_sizes": level_sizes, "leapfrog_steps": count,
+    "step_size": leapfrog_step_size, "beta0": inverse_temperature,
     "dip_type": _choice(DIP_TYPES), "lambda_od": weight, "lambda_d": weight,
     "capacity": weight, "capacity_steps": count, "projections": positive_int,
     "scales": ms_ssim_scales, "window": odd_window,

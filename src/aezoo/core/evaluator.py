@@ -20,6 +20,8 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
   having a density (its mass): one-hot draws give the discrete -ELBO and IW-NLL. For a quantised code with a
   categorical prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``; none of the
   three for a posterior that declares ``no_bound`` (FSQ: a fixed grid and no trained prior), with its reason.
+- ``bound``: what the likelihood numbers are bounds on, for a posterior on an augmented space that says so (a
+  Hamiltonian flow's (z, momentum)).
 - ``conditioned_on``: for a conditional model (one that reads class labels) with a likelihood bound, what its
   likelihood numbers are conditioned on: they bound -log p(x|y).
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
@@ -233,6 +235,8 @@ class Evaluator:
             result["iw_samples"] = int(self.iw_samples)
         if caps.likelihood_bound:
             result["elbo_samples"] = int(self.elbo_samples)
+            if getattr(model.posterior, "bound", ""):  # the bounds are of another space than q(z|x)'s (HVAE)
+                result["bound"] = model.posterior.bound
         if skip:
             result["not_applicable"] = skip
         codes = torch.cat(means) if means else torch.zeros(0, model.latent_dim)

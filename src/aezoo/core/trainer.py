@@ -307,6 +307,8 @@ class Trainer:
         self.model.to(self.device)
         self.rank, self.world = world()
         if config.compile:
+            if getattr(model.posterior, "no_compile", ""):  # e.g. a double backward through the decoder
+                raise ValueError(f"--compile: {model.posterior.no_compile}; train without --compile")
             for part in (self.model.encoder, self.model.decoder):
                 part.compile()
         self.step_module: nn.Module = _LossOf(self.model)

@@ -16,8 +16,10 @@ def assemble(input_shape: tuple[int, int, int], latent_dim: int, *, objective: A
              hidden: Sequence[int] | None = None, channels: Sequence[int] | None = None, posterior: Any = "point",
              likelihood: Any = "bernoulli", corruption: tuple[str, float] | None = None, **parts: Any) -> AutoEncoder:
     """An AutoEncoder whose encoder and decoder are MLPs of widths ``hidden`` or conv nets of ``channels`` (give
-    one). ``posterior`` is 'gaussian', 'point' or a Posterior module; ``corruption`` a (kind, level) pair; other
-    ``parts`` (prior, aux, aux_optimizers, sampler) pass to the AutoEncoder."""
+    one). ``posterior`` is 'gaussian', 'point' or a Posterior module; the encoder also gives a log-variance when the
+    posterior's ``encoder_logvar`` says so (default: a Gaussian's) and ``encoder_extra`` more numbers per image (a
+    flow's parameters). ``corruption`` a (kind, level) pair; other ``parts`` (prior, aux, aux_optimizers, sampler)
+    pass to the AutoEncoder."""
     if (hidden is None) == (channels is None):
         raise ValueError("give the layer widths of an MLP (hidden) or of a conv net (channels), not both or neither")
     latent_dim = positive_int("latent_dim", latent_dim)
@@ -29,7 +31,8 @@ def assemble(input_shape: tuple[int, int, int], latent_dim: int, *, objective: A
         posterior = GaussianPosterior(latent_dim)
     elif posterior == "point":
         posterior = PointPosterior(latent_dim)
-    encoder = enc_cls(input_shape, sizes, latent_dim, gaussian=posterior.kind == "gaussian")
+    logvar = getattr(posterior, "encoder_logvar", posterior.kind == "gaussian")
+    encoder = enc_cls(input_shape, sizes, latent_dim, gaussian=logvar, extra=getattr(posterior, "encoder_extra", 0))
     decoder = dec_cls(input_shape, sizes, latent_dim)
     noise = make_corruption(*corruption) if corruption else None
     return AutoEncoder(encoder, decoder, objective, input_shape, posterior=posterior, likelihood=likelihood,

@@ -26,10 +26,11 @@ def check_size(input_shape: tuple[int, int, int], channels: tuple[int, ...]) -> 
 
 
 class ConvEncoder(Encoder):
-    """Stride-2 conv layers of ``channels``, then a code; with ``gaussian`` also a log-variance: (mu, logvar)."""
+    """Stride-2 conv layers of ``channels``, then a code; with ``gaussian`` also a log-variance: (mu, logvar);
+    with ``extra`` also that many more numbers per image, last (a flow's parameters, a concentration)."""
 
     def __init__(self, input_shape: tuple[int, int, int], channels: tuple[int, ...], latent_dim: int,
-                 gaussian: bool = False):
+                 gaussian: bool = False, extra: int = 0):
         super().__init__()
         check_size(input_shape, channels)
         self.latent_dim = latent_dim
@@ -42,10 +43,12 @@ class ConvEncoder(Encoder):
         flat = c_in * halved(input_shape[1], len(channels)) * halved(input_shape[2], len(channels))
         self.mu = nn.Linear(flat, latent_dim)
         self.logvar = nn.Linear(flat, latent_dim) if gaussian else None
+        self.extra = nn.Linear(flat, extra) if extra else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         h = self.body(x)
-        return (self.mu(h), self.logvar(h)) if self.logvar is not None else self.mu(h)
+        heads = [head(h) for head in (self.mu, self.logvar, self.extra) if head is not None]
+        return tuple(heads) if len(heads) > 1 else heads[0]
 
 
 class ConvDecoder(Decoder):

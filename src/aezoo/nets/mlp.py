@@ -17,20 +17,23 @@ def _stack(sizes: list[int]) -> list[nn.Module]:
 
 
 class MLPEncoder(Encoder):
-    """Flatten, ReLU layers of widths ``hidden``, then a code; with ``gaussian`` also a log-variance: (mu, logvar)."""
+    """Flatten, ReLU layers of widths ``hidden``, then a code; with ``gaussian`` also a log-variance: (mu, logvar);
+    with ``extra`` also that many more numbers per image, last (a flow's parameters, a concentration)."""
 
     def __init__(self, input_shape: tuple[int, int, int], hidden: tuple[int, ...], latent_dim: int,
-                 gaussian: bool = False):
+                 gaussian: bool = False, extra: int = 0):
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [math.prod(input_shape), *hidden]
         self.body = nn.Sequential(nn.Flatten(), *_stack(sizes))
         self.mu = nn.Linear(sizes[-1], latent_dim)
         self.logvar = nn.Linear(sizes[-1], latent_dim) if gaussian else None
+        self.extra = nn.Linear(sizes[-1], extra) if extra else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         h = self.body(x)
-        return (self.mu(h), self.logvar(h)) if self.logvar is not None else self.mu(h)
+        heads = [head(h) for head in (self.mu, self.logvar, self.extra) if head is not None]
+        return tuple(heads) if len(heads) > 1 else heads[0]
 
 
 class MLPDecoder(Decoder):

@@ -31,6 +31,9 @@ METRICS = (
            "importance samples behind IW-NLL (papers use 5000)", 0),
     Metric("test_elbo_samples", "Likelihood (test)", "ELBO samples", "per image",
            "posterior draws averaged in the negative ELBO", 0),
+    Metric("test_bound", "Likelihood (test)", "bounds on", "",
+           "a posterior on an augmented space (z, aux): -ELBO and KL are those of q(z, aux|x) against p(z) p(aux); "
+           "IW-NLL still estimates -log p(x)"),
     Metric("test_conditioned_on", "Likelihood (test)", "conditioned on", "",
            "a conditional model's likelihood numbers are given the label: bounds on -log p(x|y), not -log p(x)"),
     Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
