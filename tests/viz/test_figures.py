@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from aezoo.viz import draw as figures
-from aezoo.viz.html import write_report
+from aezoo.viz.html import figure, history_table, key_value_table, page, write_page
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -133,7 +133,9 @@ def test_report_is_self_contained(tmp_path):
     config = {"model": "conv-vae", "note": "<script>alert(1)</script>", "optim": {"lr": 1e-3}}
     metrics = {"bce": 21.5, "psnr": 14.8, "latent_variances": [0.2, 0.01]}
     history = [{"epoch": 1, "train_loss": 30.0, "val_loss": 31.0}]
-    path = write_report(tmp_path / "out" / "report.html", "Run <1>", config, metrics, {"samples": png}, history)
+    sections = [("Metrics", key_value_table(metrics)), ("Figures", figure("samples", [png])),
+                ("Configuration", key_value_table(config)), ("Training history", history_table(history))]
+    path = write_page(tmp_path / "out" / "report.html", page("Run <1>", "", sections))
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     parser = _Collector()

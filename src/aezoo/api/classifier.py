@@ -131,7 +131,7 @@ def class_consistency(model: Any, splits: Splits, n_per_class: int, cache_dir: P
     train = splits.train
     if len(train) > MAX_TRAIN:
         keep = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(train), MAX_TRAIN, replace=False)))
-        train = Split(train.images[keep], train.labels[keep])
+        train = train.subset(keep)
     if model.conditional:
         draw, _ = class_generator(model, splits, seed)
         labels = sorted(set(train.labels.tolist()))

@@ -35,7 +35,7 @@ def run_splits(model: Any, dataset: str | None = None, data_dir: str | None = No
 def first(split: Split, limit: int | None) -> Split:
     if limit is None or limit >= len(split):
         return split
-    return Split(split.images[:limit], None if split.labels is None else split.labels[:limit])
+    return split.subset(slice(0, limit))
 
 
 def run_binarization(model: Any) -> str:

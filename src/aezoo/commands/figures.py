@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from aezoo.commands.options import emit, figure_command, open_run, out_path, unless
+from aezoo.core.checks import MASKS, NOISES
 
 
 @figure_command("reconstruct", "Test images (top, with their classes) above their reconstructions (bottom).")
@@ -141,7 +142,7 @@ def _restoration(ref, output, dataset, data_dir, home, as_json, look, kind, leve
 
 @figure_command("denoise", "Noisy test images, the model's restoration and the clean originals; by default with the "
                            "noise and level the run was trained on.")
-@click.option("--noise", type=click.Choice(["gaussian", "salt-pepper"]), default=None,
+@click.option("--noise", type=click.Choice(NOISES), default=None,
               help="Noise kind [default: the run's own, else gaussian].")
 @click.option("--level", type=click.FloatRange(min=0), default=None,
               help="Noise std (gaussian) or fraction of pixels (salt-pepper) [default: the run's own, else 0.3 "
@@ -154,7 +155,7 @@ def denoise_cmd(ref, output, dataset, data_dir, home, as_json, look, noise, leve
 @figure_command("inpaint", "Test images with dropped pixels or a masked block (the dropped pixels drawn in orange, "
                            "with a legend), the model's fill-in and the originals; by default with the mask and level "
                            "the run was trained on.")
-@click.option("--mask", type=click.Choice(["pixels", "block"]), default=None,
+@click.option("--mask", type=click.Choice(MASKS), default=None,
               help="Mask kind [default: the run's own, else block].")
 @click.option("--level", type=click.FloatRange(min=0, max=1), default=None,
               help="Drop probability (pixels) or block side as a fraction of the image (block) [default: the run's "

@@ -12,7 +12,6 @@ from aezoo.commands.options import HOME_OPTION, STYLE_OPTION
 from aezoo.pages.lesson import SECTIONS
 
 
-
 def _languages() -> list[str]:
     from aezoo.pages.lesson.catalogue import languages
 

@@ -82,13 +82,6 @@ def psnr_per_image(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.
     return psnr.clamp(max=PSNR_CAP)
 
 
-def log_normal(z: torch.Tensor, mu: torch.Tensor | None = None, logvar: torch.Tensor | None = None) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)) summed over the last dim; standard normal when mu/logvar are None."""
-    mu = torch.zeros_like(z) if mu is None else mu
-    logvar = torch.zeros_like(z) if logvar is None else logvar
-    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
-
-
 def compression_ratio(input_shape: tuple[int, int, int], code_bits: float) -> dict[str, float]:
     """Bits of a uint8 image over bits of its code."""
     input_bits = 8 * int(np.prod(input_shape))
@@ -245,7 +238,7 @@ class Evaluator:
             if len(train) > self.probe_max_train:  # a seeded random subset, encoded once
                 keep = torch.from_numpy(np.random.default_rng(self.seed).choice(len(train), self.probe_max_train,
                                                                                 replace=False))
-                train = Split(train.images[keep], train.labels[keep])
+                train = train.subset(keep)
             train_codes = self.codes(model, train)
             result.update(linear_probe(train_codes.numpy(), train.labels.numpy(), codes.numpy(),
                                        data.labels.numpy(), self.probe_max_train, self.seed))
@@ -256,7 +249,7 @@ class Evaluator:
         """Posterior means (codes) of the first ``limit`` images, on the CPU."""
         data = as_split(data)
         if limit is not None and limit < len(data):
-            data = Split(data.images[:limit], None if data.labels is None else data.labels[:limit])
+            data = data.subset(slice(0, limit))
         require_labels(model, data.labels, "the data to encode")
         out, device = [], model_device(model)
         with inference(model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 
 class TrainingEvents:
@@ -40,6 +40,19 @@ class TrainingEvents:
     def train_end(self, summary: dict[str, Any]) -> None:
         """Once, when training finished or stopped: ``status`` ("finished", "interrupted", "failed") and metrics;
         when finished also ``warnings`` (e.g. posterior collapse, see ``aezoo.core.diagnosis``)."""
+
+
+def dotted(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings (such as ``train_start``'s info) as one level of ``a.b`` keys, for tools and tables that take
+    flat parameters; an empty mapping stays a value."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(dotted(value, name + "."))
+        else:
+            out[name] = value
+    return out
 
 
 class Fanout(TrainingEvents):

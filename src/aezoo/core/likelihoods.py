@@ -10,7 +10,6 @@ from torch import nn
 from aezoo.core.checks import LIKELIHOODS, one_of
 
 
-
 class Likelihood(nn.Module):
     """p(x|z) given decoder logits shaped like the images."""
 

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aezoo.core.checks import count, weight
@@ -73,6 +74,13 @@ def imq_mmd(a: torch.Tensor, b: torch.Tensor, scale: float = 1.0) -> torch.Tenso
         total = total + (k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1)) \
             + (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1)) - 2 * (c / (c + sq_ab)).mean()
     return total
+
+
+def real_fake_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """A discriminator's loss: the mean binary cross-entropy of calling its ``real`` logits 1 and its ``fake``
+    logits 0, the two halves weighted equally."""
+    return 0.5 * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                  + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
 
 
 def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.distributions import Independent, Normal, OneHotCategorical
 
 from aezoo.core.checks import code_positions, count, fsq_levels, fsq_positions, positive_int
+from aezoo.core.draws import normal
 
 FLOAT_BITS = 32  # a continuous code dimension is stored as one float32
 
@@ -60,14 +61,6 @@ def check_kind(posterior: object) -> str:
     return kind
 
 
-def _draws(shape: tuple[int, ...], k: int | None, like: torch.Tensor,
-           generator: torch.Generator | None) -> torch.Tensor:
-    full = shape if k is None else (k, *shape)
-    if generator is None:
-        return torch.randn(full, device=like.device, dtype=like.dtype)
-    return torch.randn(full, generator=generator).to(like.device, like.dtype)
-
-
 @dataclass
 class GaussianQ:
     """q(z|x) = N(mu, diag exp(logvar)) for each image of a batch."""
@@ -87,7 +80,7 @@ class GaussianQ:
 
     def sample(self, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Differentiable draws (reparameterisation): (N, D), or (k, N, D) for ``k`` draws per image."""
-        return self.mu + _draws(tuple(self.mu.shape), k, self.mu, generator) * self.std
+        return self.mu + normal(tuple(self.mu.shape) if k is None else (k, *self.mu.shape), generator, self.mu) * self.std
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log q(z|x) summed over latent dims; ``z`` is (N, D) or (k, N, D)."""

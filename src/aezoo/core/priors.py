@@ -16,14 +16,9 @@ from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal, OneHotCategorical
 
 from aezoo.core.checks import positive_int
+from aezoo.core.draws import normal
 
 JITTER = 1e-5  # added to fitted covariance diagonals so that they can always be factorised
-
-
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
 
 
 class Prior(nn.Module):
@@ -59,7 +54,7 @@ class StandardNormal(Prior):
         return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return _randn((n, self.latent_dim), generator, self._anchor)
+        return normal((n, self.latent_dim), generator, self._anchor)
 
     def distribution(self) -> Independent:
         zeros = self._anchor.new_zeros(self.latent_dim)
@@ -88,7 +83,7 @@ class VampPrior(Prior):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         q = self.pseudo_posteriors()
         pick = torch.randint(self.components, (n,), generator=generator).to(q.mu.device)
-        return q.mu[pick] + _randn((n, self.latent_dim), generator, q.mu) * q.std[pick]
+        return q.mu[pick] + normal((n, self.latent_dim), generator, q.mu) * q.std[pick]
 
 
 class UniformCategorical(Prior):

@@ -10,24 +10,21 @@ from typing import NamedTuple
 import torch
 
 from aezoo.core.autoencoder import SAMPLERS, AutoEncoder
+from aezoo.core.checks import MASKS, NOISES
 from aezoo.core.corruptions import make_corruption
+from aezoo.core.draws import normal
 from aezoo.core.evaluator import inference, model_device, psnr_per_image
 from aezoo.core.maf import FittedFlow
 from aezoo.core.priors import Categorical, FittedGaussian, FittedMixture, Prior
 from aezoo.core.two_stage import TwoStageVAE
 
-DENOISE_KINDS = ("gaussian", "salt-pepper")
-INPAINT_KINDS = ("pixels", "block")
+DENOISE_KINDS, INPAINT_KINDS = NOISES, MASKS  # the corruptions of denoising and of inpainting models
 
 
 def _batch(x: torch.Tensor) -> torch.Tensor:
     """A single image (C, H, W) as a batch of one; batches pass through. uint8 becomes float in [0, 1]."""
     x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
     return x.unsqueeze(0) if x.dim() == 3 else x
-
-
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
-    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
 
 
 def labels_for(model: AutoEncoder, y: torch.Tensor | int | None, n: int) -> torch.Tensor | None:
@@ -125,7 +122,7 @@ def sample_like(model: AutoEncoder, x: torch.Tensor, n: int, codes: torch.Tensor
                                  "codes=encode_all(model, images) to scale the noise around the example's code")
             mu = q.mean
             std = codes.detach().float().std(0).to(mu.device) if len(codes) > 1 else torch.ones_like(mu[0])
-            z = mu + scale * std * _randn((n, model.latent_dim), generator, mu)
+            z = mu + scale * std * normal((n, model.latent_dim), generator, mu)
         return model.decode(z, None if label is None else label.expand(n))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -49,6 +49,10 @@ class Split:
 
     def floats(self, limit: int | None = None) -> torch.Tensor:
         return to_float(self.images[:limit])
+
+    def subset(self, index: slice | Sequence[int] | torch.Tensor) -> "Split":
+        """The images at ``index`` (a slice, indices or a boolean mask) with their labels."""
+        return Split(self.images[index], None if self.labels is None else self.labels[index])
 
 
 BINARIZE_SEED = 0  # a static binarisation depends on the images and this seed only

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checks import positive, weight
 from aezoo.core.interfaces import Batch, Objective, Step
-from aezoo.core.objectives import frozen, imq_mmd
+from aezoo.core.objectives import frozen, imq_mmd, real_fake_loss
 from aezoo.models.assemble import assemble
 from aezoo.nets.discriminators import code_discriminator
 
@@ -33,8 +33,7 @@ class AdversarialObjective(Objective):
         fooled = frozen(discriminator, out.z)
         generator = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         real, fake = discriminator(model.prior.sample(len(out.z)).to(out.z)), discriminator(out.z.detach())
-        d_loss = 0.5 * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                        + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+        d_loss = real_fake_loss(real, fake)
         return rec + self.weight * generator, {"reconstruction": rec, "adversarial": generator, "discriminator": d_loss}
 
     def eval_metrics(self, model: AutoEncoder, x: torch.Tensor, q: Any) -> dict[str, torch.Tensor]:

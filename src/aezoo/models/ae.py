@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from aezoo.core.autoencoder import AutoEncoder
-from aezoo.core.checks import MASKS, NOISES, corruption_level, likelihood as likelihood_name, one_of, positive_int
+from aezoo.core.checks import MASKS, NOISES, corruption_level, one_of, positive_int
+from aezoo.core.checks import likelihood as likelihood_name
 from aezoo.core.objectives import Reconstruction
 from aezoo.core.posteriors import PointPosterior
 from aezoo.models.assemble import assemble

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checks import positive, weight
 from aezoo.core.interfaces import Batch, Objective, Step
-from aezoo.core.objectives import frozen, kl_to_prior
+from aezoo.core.objectives import frozen, kl_to_prior, real_fake_loss
 from aezoo.models.assemble import assemble
 from aezoo.nets.discriminators import code_discriminator
 
@@ -26,8 +25,7 @@ def discriminator_loss(discriminator: torch.nn.Module, z: torch.Tensor) -> torch
     """Cross-entropy of telling codes ``z`` from q(z) (label 1) from their permutation (label 0): at its optimum
     the logit is log q(z) / prod_j q(z_j), whose mean over q(z) is the total correlation."""
     joint, product = discriminator(z), discriminator(permute_dims(z))
-    return 0.5 * (F.binary_cross_entropy_with_logits(joint, torch.ones_like(joint))
-                  + F.binary_cross_entropy_with_logits(product, torch.zeros_like(product)))
+    return real_fake_loss(joint, product)
 
 
 class FactorVAEObjective(Objective):

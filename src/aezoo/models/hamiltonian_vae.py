@@ -25,18 +25,13 @@ from torch.distributions import Normal
 
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checks import count, inverse_temperature, leapfrog_step_size
+from aezoo.core.draws import normal
 from aezoo.core.flows import FlowQ
 from aezoo.core.objectives import ELBO
 from aezoo.core.posteriors import GaussianQ, Posterior
 from aezoo.models.assemble import assemble
 
 MAX_STEP = 0.5  # step sizes are MAX_STEP * sigmoid(.), as the official code's max_lf
-
-
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
 
 
 def _log_std_normal(v: torch.Tensor) -> torch.Tensor:
@@ -57,7 +52,7 @@ class HamiltonianQ(FlowQ):
 
     def sample(self, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         z0 = self.base.sample(k, generator)
-        gamma0 = _randn(tuple(z0.shape), generator, z0)
+        gamma0 = normal(tuple(z0.shape), generator, z0)
         z, rho = self.flow(z0, gamma0)
         return self.remember(z, self.base.log_prob(z0) + _log_std_normal(gamma0) - _log_std_normal(rho))
 

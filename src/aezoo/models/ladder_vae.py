@@ -21,6 +21,7 @@ from torch.distributions import Normal, kl_divergence
 
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checks import level_sizes, widths
+from aezoo.core.draws import normal
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import ELBO
 from aezoo.core.posteriors import Posterior
@@ -53,12 +54,6 @@ def merge(bottom_up: Gaussian, top_down: Gaussian) -> Gaussian:
 
 def _normal(g: Gaussian) -> Normal:
     return Normal(g[0], (0.5 * g[1]).exp(), validate_args=False)
-
-
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
 
 
 class LadderEncoder(Encoder):
@@ -104,10 +99,10 @@ class LadderPrior(Prior):
         return out
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        parts = [_randn((n, self.levels[-1]), generator, self._anchor)]
+        parts = [normal((n, self.levels[-1]), generator, self._anchor)]
         for level in range(len(self.levels) - 1, 0, -1):
             mu, logvar = self.conditional(level, parts[0])
-            parts.insert(0, mu + (0.5 * logvar).exp() * _randn(tuple(mu.shape), generator, mu))
+            parts.insert(0, mu + (0.5 * logvar).exp() * normal(tuple(mu.shape), generator, mu))
         return torch.cat(parts, -1)
 
 
@@ -144,7 +139,7 @@ class LadderQ:
         """Draws of all levels by the top-down pass: (N, sum(levels)), or (k, N, sum(levels))."""
         def draw(g: Gaussian) -> torch.Tensor:  # the top level is (N, d): expanded to (k, N, d); the others follow
             mu = g[0] if k is None or g[0].dim() == 3 else g[0].expand(k, *g[0].shape)
-            return mu + (0.5 * g[1]).exp() * _randn(tuple(mu.shape), generator, mu)
+            return mu + (0.5 * g[1]).exp() * normal(tuple(mu.shape), generator, mu)
 
         return torch.cat(self._top_down(draw)[0], -1)
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checks import count
+from aezoo.core.draws import normal
 from aezoo.core.objectives import ELBO
 from aezoo.core.posteriors import Posterior
 from aezoo.core.priors import Prior
@@ -80,12 +81,6 @@ def vmf_kl_to_uniform(m: int, kappa: torch.Tensor) -> torch.Tensor:
     """KL(vMF(mu, kappa) || U(S^(m-1))) per image, for any mu."""
     mean_cosine = torch.exp(log_ive(m / 2, kappa) - log_ive(m / 2 - 1, kappa))  # A_m(kappa) = E[mu^T z]
     return kappa * mean_cosine + vmf_log_norm(m, kappa) + log_sphere_area(m)
-
-
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator).to(like.device, like.dtype)
 
 
 def _seed(generator: torch.Generator | None) -> int:
@@ -147,7 +142,7 @@ class VonMisesFisherQ:
         shape = tuple(self.concentration.shape) if k is None else (k, *self.concentration.shape)
         m = self.loc.shape[-1]
         w = wood_cosines(self.concentration.expand(shape), m, generator)[..., None]
-        v = _randn((*shape, m - 1), generator, self.loc)
+        v = normal((*shape, m - 1), generator, self.loc)
         around_e1 = torch.cat([w, (1 - w.pow(2)).clamp_min(1e-12).sqrt() * F.normalize(v, dim=-1)], -1)
         return householder(self.loc, around_e1)
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from aezoo.core.checks import count, discriminator_layer, positive_int, widths
-from aezoo.nets.conv import halved, check_size
+from aezoo.nets.conv import check_size, halved
 
 
 def code_discriminator(latent_dim: int, hidden: Sequence[int], slope: float = 0.2) -> nn.Sequential:

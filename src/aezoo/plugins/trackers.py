@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aezoo.core.events import TrainingEvents
+from aezoo.core.events import TrainingEvents, dotted
 from aezoo.errors import AezooError
 
 
@@ -29,16 +29,6 @@ def make_trackers(specs: list[str] | tuple[str, ...]) -> list[Any]:
         name, arg = parse_spec(spec)
         trackers.append(catalog().tracker(name).build(arg))
     return trackers
-
-
-def _flat(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
-    """Nested settings as ``a.b`` keys, for tools that take flat parameters."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
-    else:
-        out[prefix] = value if isinstance(value, (int, float, str, bool)) or value is None else json.dumps(value)
-    return out
 
 
 def _missing(package: str, extra: str) -> AezooError:
@@ -118,7 +108,8 @@ class MLflowTracker(TrainingEvents):
         if self.uri:
             self.mlflow.set_tracking_uri(self.uri)
         self.run = self.mlflow.start_run(run_name=str(info.get("key", "aezoo")))
-        params = _flat("", info, {})
+        params = {k: v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
+                  for k, v in dotted(info).items()}
         self.mlflow.log_params({k: ("" if v is None else v) for k, v in params.items()})
 
     def step_metrics(self, step: int, metrics: dict[str, float]) -> None:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import (
+    MAX_JSON_BYTES,
     dumps_json,
     file_entry,
-    MAX_JSON_BYTES,
     fsync_dir,
     loads_json,
     read_metadata,

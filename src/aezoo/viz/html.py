@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from aezoo.core.events import dotted
 from aezoo.viz import metrics as metric_table
 
 STYLE = """
@@ -44,21 +45,9 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as dotted keys."""
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
 def key_value_table(mapping: Mapping[str, Any]) -> str:
     rows = []
-    for key, value in flatten(mapping).items():
+    for key, value in dotted(mapping).items():
         cls = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
         rows.append(f"<tr><th>{esc(key)}</th><td{cls}>{esc(format_value(value))}</td></tr>")
     return "<table>" + "".join(rows) + "</table>" if rows else "<p>(none)</p>"
@@ -129,13 +118,3 @@ def write_page(path: Path | str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def write_report(path: Path | str, title: str, config: Mapping[str, Any], metrics: Mapping[str, Any],
-                 figures: Mapping[str, Path | str], history: Sequence[Mapping[str, Any]] = ()) -> Path:
-    """A simple page: metrics, figures (titled by their keys), configuration and the history table."""
-    figure_html = "".join(figure(name, [p]) for name, p in figures.items()) or "<p>(no figures)</p>"
-    sections = [("Metrics", key_value_table(metrics)),
-                ("Figures", figure_html), ("Configuration", key_value_table(config)),
-                ("Training history", history_table(list(history)))]
-    return write_page(path, page(title, "", sections))

@@ -8,7 +8,6 @@ numbers it measured). ``fig.save(path, dpi=...)`` writes the PNG; the drawing it
 from __future__ import annotations
 
 import math
-
 from typing import Any, Sequence
 
 import torch

@@ -7,8 +7,15 @@ import torch
 
 from aezoo.core import sampling as generate
 from aezoo.pages.lesson.common import Figure, Lesson, Section
-from aezoo.pages.lesson.numbers import (PRIOR_MASS, effective_classes, extent, kl_and_reconstruction, mean_span,
-                                        ratio, share_inside_prior)
+from aezoo.pages.lesson.numbers import (
+    PRIOR_MASS,
+    effective_classes,
+    extent,
+    kl_and_reconstruction,
+    mean_span,
+    ratio,
+    share_inside_prior,
+)
 from aezoo.viz import draw
 from aezoo.viz.picks import pairs
 from aezoo.viz.side_by_side import decode_standard_normal, latent_maps, standard_normal_note
