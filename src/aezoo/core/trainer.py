@@ -23,6 +23,7 @@ from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
+from aezoo.core.runtime.threads import training_threads
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 
@@ -57,6 +58,7 @@ class TrainConfig:
     log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
     checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
     profile: bool = False  # time each phase of a step (synchronising a GPU after each)
+    threads: int | None = None  # CPU threads; None: the user's OMP_NUM_THREADS / torch count, else measured
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
@@ -69,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.precision not in CHOICES:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.log_every is not None and self.log_every < 1:
             raise ValueError(f"log_every must be at least 1, got {self.log_every}")
 
@@ -96,6 +100,7 @@ class TrainState:
     model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
     scaler: dict[str, Any] | None = None  # fp16's GradScaler (its loss scale), so a resume does not restart it
+    threads: list[list[int]] = field(default_factory=list)  # [first step, CPU threads] at every change
 
 
 @dataclass
@@ -108,6 +113,7 @@ class TrainResult:
     precision: str = "fp32"
     compile_seconds: float | None = None  # first step and first validation pass, when compiling
     profile: dict[str, float] | None = None  # seconds per phase (PHASES), with --profile
+    threads: dict[str, Any] | None = None  # CPU threads used, their source and schedule (StepTuner.record)
 
 
 class TrainingInterrupted(Exception):
@@ -305,6 +311,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.log_every = config.log_every or (1 if self.device.type == "cpu" else 50)
         self.clock = _Clock(config.profile, self.device)
+        self.threads = training_threads(config.threads, self.device.type, self.world)
 
     # ---- the loop: an epoch is _train_epoch (a _train_step per batch), then _end_epoch ----------------------
 
@@ -312,7 +319,7 @@ class Trainer:
         """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
         state = TrainState() if state is None else self._restore(state)
         fit = self._start(state)
-        with _catch_sigint() as interrupted:
+        with _catch_sigint() as interrupted, self.threads.applied(state.threads):
             while state.epoch < self.config.epochs:
                 self._train_epoch(state, fit, interrupted)
                 self._end_epoch(state, fit)
@@ -371,7 +378,9 @@ class Trainer:
             self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
         timing_compile = cfg.compile and fit.compile_seconds is None
         t0 = time.perf_counter()
+        self.threads.before_step(done)
         loss, parts = self._step(x, Step(done, state.epoch, fit.total))
+        self.threads.after_step(len(x))
         values = fit.losses.add(loss, parts, len(x))
         if timing_compile:
             values.sum().item()  # wait for the device
@@ -415,7 +424,8 @@ class Trainer:
         return TrainResult(state.history, state.best_epoch, fit.stopped_early, seconds,
                            fit.images * self.world / max(timed, 1e-9), cfg.precision,
                            None if fit.compile_seconds is None else round(fit.compile_seconds, 3),
-                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)
+                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None,
+                           self.threads.record(state.epoch * fit.batches + state.batch))
 
     # ---- the parts of an epoch ---------------------------------------------------------------------------
 
