@@ -3,6 +3,7 @@ the ``--home`` option, the figure commands' common options and output, opening t
 text made safe to print."""
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from pathlib import Path
@@ -114,6 +115,24 @@ def printable(value: object) -> str:
                    for ch in text)
 
 
+def check_run(ref: str, home: str | None = None, dataset: str | None = None) -> None:
+    """Check run ``ref`` and the dataset its images will come from (``dataset``, else the run's own) without
+    importing torch or loading data: a typo fails in a fraction of a second, not after seconds of loading."""
+    from aezoo.api.checks import check_dataset, find_run
+
+    config = find_run(ref, home)
+    source = dataset or config.get("dataset")
+    if source:
+        check_dataset(source)
+
+
+def threads_option(what: str) -> Callable:
+    """``--threads N``: the CPU threads of ``what`` (torch, and numpy's and scikit-learn's pools)."""
+    return click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help=f"CPU threads for {what} [default: OMP_NUM_THREADS if set, else as many as CPUs are "
+                             "idle now, at most the CPUs this process may use].")
+
+
 def open_run(ref: str, home: str | None = None, dataset: str | None = None, data_dir: str | None = None):
     """The model of run ``ref`` and the splits of its dataset (or ``dataset``)."""
     from aezoo.api.evaluate import run_splits
@@ -151,9 +170,21 @@ def emit(shown: Any, as_json: bool) -> None:
 
 
 def figure_command(name: str, help_text: str, picks: bool = True) -> Callable:
-    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home."""
+    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home, --threads; the
+    run and dataset are checked before torch is imported, and the command runs at the thread policy's count."""
 
     def wrap(func: Callable) -> click.Command:
+        body = func
+
+        @functools.wraps(body)
+        def func(*args: Any, threads: int | None = None, **kwargs: Any) -> Any:
+            from aezoo.core.runtime.threads import cpu_threads
+
+            check_run(kwargs["ref"], kwargs["home"], kwargs["dataset"])
+            with cpu_threads(threads):
+                return body(*args, **kwargs)
+
+        func = threads_option("the figure's computations (t-SNE, fitting samplers, decoding)")(func)
         func = click.option("--json", "as_json", is_flag=True,
                             help="Print the files written and the test images used (indices, labels) as JSON.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=False), help="PNG file to write.")(func)

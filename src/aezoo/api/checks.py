@@ -1,0 +1,66 @@
+"""What a user names, checked without importing torch or loading data: run references, dataset references,
+run names and checkpoint keys. Commands call these first, so a typo fails in a fraction of a second."""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from aezoo.errors import AezooError, DatasetError, UnknownNameError
+
+
+def find_run(ref: str, home: str | None = None) -> dict[str, Any]:
+    """The config of run ``ref`` (a registry reference, or a folder written by ``zoo export``, verified); for a
+    known model with no saved run the error says ``zoo train MODEL``."""
+    from aezoo.plugins.manager import catalog
+    from aezoo.registry import Registry
+    from aezoo.registry.export import is_export_path, read_export
+    from aezoo.registry.refs import UnknownRunError, split_ref
+
+    if is_export_path(ref):
+        return read_export(ref).config
+    registry = Registry(home)
+    try:
+        return registry.get(ref).config
+    except UnknownRunError as exc:
+        model, models = split_ref(ref)[0], sorted(catalog().models)
+        if model in models and not registry.list(model):
+            raise AezooError(f"no run of model {model!r} in {registry.home} yet: train one with "
+                             f"`zoo train {model}` (see `zoo runs` for the runs there are)") from exc
+        close = difflib.get_close_matches(model, models, n=1)
+        if close and not registry.list(close[0]):  # a mistyped model name that the runs' names cannot suggest
+            raise UnknownRunError(f"{exc}; did you mean model {close[0]!r}? it has no saved run yet: train one "
+                                  f"with `zoo train {close[0]}`") from exc
+        raise
+
+
+def check_dataset(ref: str) -> None:
+    """The data source is registered and takes a path exactly when it needs one; for aezoo's own file sources
+    (``npz:PATH``, ``folder:PATH``) the path exists."""
+    from aezoo.api.catalog import parse_dataset_ref
+
+    spec, path = parse_dataset_ref(ref)
+    if path is None or spec.plugin != "builtin" or Path(path).exists():
+        return
+    kind = {"npz": "file", "folder": "folder"}.get(spec.name, "file or folder")
+    raise DatasetError(f"no such {kind}: {path} (dataset {ref!r})")
+
+
+def check_run_name(registry: Any, name: str | None) -> None:
+    """A new run's name must be valid and not taken (None: no name, nothing to check)."""
+    from aezoo.registry.refs import validate_name
+
+    if name is None:
+        return
+    validate_name(name)
+    taken = [r.id for r in registry.list() if r.name == name]
+    if taken:
+        raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
+                         f"(or leave it out: runs are also named by id)")
+
+
+def check_checkpoint(registry: Any, key: str) -> None:
+    """A checkpoint key to resume from must name a checkpoint in the registry."""
+    known = [p.name for p in registry.list_checkpoints()]
+    if key not in known:
+        raise UnknownNameError("checkpoint", key, known)
