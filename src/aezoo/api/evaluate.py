@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aezoo.core.evaluator import Evaluator
+from aezoo.core.runtime.threads import cpu_threads
 from aezoo.data import Split, Splits
 
 
@@ -36,11 +37,12 @@ def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int
     dataset has labels (``class_consistency``: per label and ``mean``)."""
     from aezoo.api.classifier import class_consistency
 
-    raw = Evaluator(iw_samples=iw_samples, seed=seed).evaluate(model, first(splits.test, limit), splits.train)
-    metrics = {f"test_{k}": v for k, v in raw.items()}
-    metrics["test_dataset"] = splits.name
-    if splits.has_labels and cache_dir is not None:
-        metrics["class_consistency"] = class_consistency(model, splits, n_per_class, cache_dir, seed=seed)
+    with cpu_threads():  # the idle CPUs (or the user's count), for torch and scikit-learn's probe alike
+        raw = Evaluator(iw_samples=iw_samples, seed=seed).evaluate(model, first(splits.test, limit), splits.train)
+        metrics = {f"test_{k}": v for k, v in raw.items()}
+        metrics["test_dataset"] = splits.name
+        if splits.has_labels and cache_dir is not None:
+            metrics["class_consistency"] = class_consistency(model, splits, n_per_class, cache_dir, seed=seed)
     return metrics
 
 

@@ -15,6 +15,7 @@ from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
 from aezoo.core.checks import positive_int
+from aezoo.core.runtime.threads import cpu_threads
 
 JITTER = 1e-5  # added to fitted covariance diagonals so that they can always be factorised
 
@@ -126,7 +127,8 @@ class FittedMixture(Prior):
         codes = codes.detach().double().cpu().numpy()
         super().__init__(codes.shape[1])
         k = max(1, min(int(components), len(codes)))
-        self.gmm = GaussianMixture(k, covariance_type="full", reg_covar=JITTER, random_state=seed).fit(codes)
+        with cpu_threads():  # the idle CPUs (or the user's count) for its BLAS calls
+            self.gmm = GaussianMixture(k, covariance_type="full", reg_covar=JITTER, random_state=seed).fit(codes)
         self.title = f"a {k}-component Gaussian mixture fitted to the training codes"
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
