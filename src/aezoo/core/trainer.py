@@ -376,15 +376,15 @@ class Trainer:
         cfg, done = self.config, state.epoch * fit.batches + state.batch
         if cfg.schedule != "constant":
             self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
+        self.threads.before_step(done)  # a trial's thread count, else the fastest (core/runtime/threads.py)
         timing_compile = cfg.compile and fit.compile_seconds is None
         t0 = time.perf_counter()
-        self.threads.before_step(done)
         loss, parts = self._step(x, Step(done, state.epoch, fit.total))
-        self.threads.after_step(len(x))
         values = fit.losses.add(loss, parts, len(x))
         if timing_compile:
             values.sum().item()  # wait for the device
             fit.compile_seconds = time.perf_counter() - t0
+        self.threads.after_step(len(x))
         state.seen += len(x)
         state.batch += 1
         fit.images += len(x)
