@@ -123,12 +123,9 @@ def _project(codes: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, str
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        from aezoo.core.runtime.threads import cpu_threads
-
         perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
-        with cpu_threads() as threads:  # the idle CPUs (or the user's --threads), not every core of the machine
-            tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=threads.count)
-            return tsne.fit_transform(codes), "t-SNE of the latent means"
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes), \
+            "t-SNE of the latent means"
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'direct', 'tsne' or 'pca'")
 
 
