@@ -110,7 +110,7 @@ MUTATIONS: list[Mutation] = [
       "mse = (reconstruction - target).pow(2).flatten(1).sum(1)",
       "tests/core/test_evaluator.py::test_psnr_of_constant_error"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
-    M("resume-unknown-key-accepted", NAME_CHECKS, "if key not in known:", "if False:",
+    M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
       "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
     M("corrupt-checkpoint-traceback", TRAINING, "    except Exception as exc:\n        raise AezooError(f\"checkpoint",
       "    except ImportError as exc:\n        raise AezooError(f\"checkpoint",
@@ -139,8 +139,7 @@ MUTATIONS: list[Mutation] = [
       "tests/api/test_guards.py::test_classifier_cache_trains_again_when_only_the_labels_change"),
     M("cifar10-reshaped-not-transposed", "src/aezoo/data/torchvision_sources.py", ".transpose(0, 3, 1, 2))",
       ".reshape(-1, 3, 32, 32))", "tests/api/test_guards.py::test_cifar10_channels_are_the_colour_planes"),
-    M("figure-command-loads-before-checking", "src/aezoo/commands/options.py",
-      '            check_run(kwargs["ref"], kwargs["home"], kwargs["dataset"])\n', "",
+    M("command-loads-before-checking", "src/aezoo/commands/options.py", "            check(**params)\n", "",
       "tests/cli/test_early_errors.py::test_the_error_comes_before_torch_is_imported"),
     M("train-dataset-checked-after-torch", "src/aezoo/commands/train.py", '    check_dataset(options["dataset"])  #',
       "    pass  #", "tests/cli/test_early_errors.py::test_the_error_comes_before_torch_is_imported"),

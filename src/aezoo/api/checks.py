@@ -1,5 +1,5 @@
-"""What a user names, checked without importing torch or loading data: run references, dataset references,
-run names and checkpoint keys. Commands call these first, so a typo fails in a fraction of a second."""
+"""What a user names, checked without importing torch or loading data: run references, dataset references and
+checkpoint keys. Commands call these first, so a typo fails in a fraction of a second."""
 from __future__ import annotations
 
 import difflib
@@ -44,19 +44,6 @@ def check_dataset(ref: str) -> None:
         return
     kind = {"npz": "file", "folder": "folder"}.get(spec.name, "file or folder")
     raise DatasetError(f"no such {kind}: {path} (dataset {ref!r})")
-
-
-def check_run_name(registry: Any, name: str | None) -> None:
-    """A new run's name must be valid and not taken (None: no name, nothing to check)."""
-    from aezoo.registry.refs import validate_name
-
-    if name is None:
-        return
-    validate_name(name)
-    taken = [r.id for r in registry.list() if r.name == name]
-    if taken:
-        raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
-                         f"(or leave it out: runs are also named by id)")
 
 
 def check_checkpoint(registry: Any, key: str) -> None:

@@ -14,7 +14,6 @@ import torch
 from aezoo import __version__
 from aezoo.api.build import create_model
 from aezoo.api.catalog import load_dataset, model_spec
-from aezoo.api.checks import check_checkpoint, check_run_name
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
 from aezoo.core.events import Fanout, TrainingEvents
@@ -22,8 +21,9 @@ from aezoo.core.runtime.device import resolve_device
 from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
 from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState
 from aezoo.data.splits import Splits
-from aezoo.errors import AezooError, TrainingError
+from aezoo.errors import AezooError, TrainingError, UnknownNameError
 from aezoo.registry import Registry, RunRecord
+from aezoo.registry.refs import validate_name
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
@@ -103,7 +103,7 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
         hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
     else:
         config.check()
-        check_run_name(registry, name)  # fail before training, not after
+        _check_name(registry, name)  # fail before training, not after
         state, key = None, f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
     _check_numbers(config)
     rank, world, key = _processes(config, key)
@@ -136,7 +136,9 @@ def _settings(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfi
 
 def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState]:
     """The run specification and training state of checkpoint ``key``, which must exist and not be saved yet."""
-    check_checkpoint(registry, key)
+    known = [p.name for p in registry.list_checkpoints()]
+    if key not in known:
+        raise UnknownNameError("checkpoint", key, known)
     spec, state = read_checkpoint(registry.checkpoint_dir(key))
     saved = [r.id for r in registry.list() if r.config.get("checkpoint_key") == key]
     if saved:  # killed after the final save, before the checkpoint was removed
@@ -144,6 +146,17 @@ def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState
         raise AezooError(f"checkpoint {key} was already saved as run {saved[0]}; nothing to resume "
                          "(the checkpoint is now removed)")
     return spec, state
+
+
+def _check_name(registry: Registry, name: str | None) -> None:
+    """A run name must be valid and not taken."""
+    if name is None:
+        return
+    validate_name(name)
+    taken = [r.id for r in registry.list() if r.name == name]
+    if taken:
+        raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
+                         f"(or leave it out: runs are also named by id)")
 
 
 def _check_numbers(config: TrainConfig) -> None:

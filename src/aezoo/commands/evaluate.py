@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from aezoo.commands.options import HOME_OPTION, check_run, open_run, threads_option
+from aezoo.commands.options import HOME_OPTION, heavy_command, open_run
 
 
+@heavy_command(work="evaluation (importance sampling, the linear probe)")
 @click.command("eval")
 @click.argument("ref")
 @click.option("--dataset", help="Evaluate on this dataset's test split instead of the run's own.")
@@ -19,22 +20,18 @@ from aezoo.commands.options import HOME_OPTION, check_run, open_run, threads_opt
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
 @click.option("--no-save", is_flag=True, help="Do not write the results into the run's metrics.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the notes go to stderr).")
-@threads_option("evaluation (importance sampling, the linear probe)")
 @HOME_OPTION
 def eval_cmd(ref: str, dataset: str | None, data_dir: str | None, iw_samples: int, limit: int | None,
-             no_save: bool, as_json: bool, threads: int | None, home: str | None) -> None:
+             no_save: bool, as_json: bool, home: str | None) -> None:
     """Evaluate run REF on the held-out test split: reconstruction error, PSNR, KL, negative ELBO and
     importance-weighted NLL (nats per image), active latent units, a linear probe, compression ratio and
     class-conditional generation consistency. Results are saved into the run's metrics.json."""
-    check_run(ref, home, dataset)  # before torch: a typo fails at once
     from aezoo.api.evaluate import evaluate_and_save, in_registry
-    from aezoo.core.runtime.threads import cpu_threads
     from aezoo.registry import Registry
 
-    with cpu_threads(threads):
-        model, splits = open_run(ref, home, dataset, data_dir)
-        saving = not no_save and in_registry(model, Registry(home))
-        metrics = evaluate_and_save(model, splits, iw_samples=iw_samples, limit=limit, home=home, save=saving)
+    model, splits = open_run(ref, home, dataset, data_dir)
+    saving = not no_save and in_registry(model, Registry(home))
+    metrics = evaluate_and_save(model, splits, iw_samples=iw_samples, limit=limit, home=home, save=saving)
     resolved = "" if ref == model.run.id else f" (resolved from {ref!r})"
     click.echo(f"evaluated {model.run.id}{resolved} on the test split of {splits.name} "
                f"({metrics['test_n_images']} images)", err=as_json)

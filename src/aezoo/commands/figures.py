@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aezoo.commands.options import emit, figure_command, open_run, out_path, unless
+from aezoo.commands.options import emit, figure_command, heavy_command, open_run, out_path, unless
 
 
 @figure_command("reconstruct", "Test images (top, with their classes) above their reconstructions (bottom).")
@@ -160,5 +160,5 @@ def traverse_cmd(ref, output, dataset, data_dir, home, as_json, dims, steps, ind
     emit(views.traversal(model, splits, path, dims, steps, index), as_json)
 
 
-COMMANDS = [reconstruct_cmd, latent_cmd, sample_cmd, generate_cmd, interpolate_cmd, denoise_cmd,
-            inpaint_cmd, traverse_cmd]
+COMMANDS = [heavy_command(work="the figure (t-SNE, fitted samplers, decoding)")(command) for command in (
+    reconstruct_cmd, latent_cmd, sample_cmd, generate_cmd, interpolate_cmd, denoise_cmd, inpaint_cmd, traverse_cmd)]

@@ -3,7 +3,6 @@ the ``--home`` option, the figure commands' common options and output, opening t
 text made safe to print."""
 from __future__ import annotations
 
-import functools
 import json
 import unicodedata
 from pathlib import Path
@@ -115,22 +114,56 @@ def printable(value: object) -> str:
                    for ch in text)
 
 
-def check_run(ref: str, home: str | None = None, dataset: str | None = None) -> None:
-    """Check run ``ref`` and the dataset its images will come from (``dataset``, else the run's own) without
-    importing torch or loading data: a typo fails in a fraction of a second, not after seconds of loading."""
+def check_run(ref: str, home: str | None = None, dataset: str | None = None, **_: Any) -> None:
+    """Run ``ref`` exists, and so does the dataset its images will come from (``dataset``, else the run's own):
+    checked without torch or data, so a typo fails in a fraction of a second, not after seconds of loading."""
     from aezoo.api.checks import check_dataset, find_run
 
     config = find_run(ref, home)
-    source = dataset or config.get("dataset")
-    if source:
-        check_dataset(source)
+    if dataset or config.get("dataset"):
+        check_dataset(dataset or config["dataset"])
 
 
-def threads_option(what: str) -> Callable:
-    """``--threads N``: the CPU threads of ``what`` (torch, and numpy's and scikit-learn's pools)."""
-    return click.option("--threads", type=click.IntRange(min=1), default=None,
-                        help=f"CPU threads for {what} [default: OMP_NUM_THREADS if set, else as many as CPUs are "
-                             "idle now, at most the CPUs this process may use].")
+def check_compared(refs: tuple[str, ...], train_first: bool, dataset: str | None, home: str | None,
+                   **_: Any) -> None:
+    """``zoo compare``'s model names (``--train``) or run references, and its dataset, checked as ``check_run``."""
+    from aezoo.api.catalog import model_spec
+    from aezoo.api.checks import check_dataset
+
+    for ref in refs:
+        if train_first:
+            model_spec(ref)
+        else:
+            check_run(ref, home, dataset)
+    if train_first or dataset:
+        check_dataset(dataset or "digits")
+
+
+def heavy_command(check: Callable[..., None] = check_run, work: str = "evaluation and figures") -> Callable:
+    """Decorator over a click command that loads a model or data: ``check(**params)`` runs first (torch-free:
+    what the command names, so a typo fails at once), then the command's own code inside ``cpu_threads`` at the
+    thread policy's count, which ``--threads N`` (added here) sets."""
+    from functools import wraps
+
+    def wrap(command: click.Command) -> click.Command:
+        body = command.callback
+
+        @wraps(body)
+        def callback(*args: Any, threads: int | None = None, **params: Any) -> Any:
+            from aezoo.core.runtime.threads import cpu_threads
+
+            check(**params)
+            with cpu_threads(threads):
+                return body(*args, **params)
+
+        command.callback = callback
+        command.params.append(click.Option(
+            ["--threads"], type=click.IntRange(min=1), default=None,
+            help=f"CPU threads for {work} [default: OMP_NUM_THREADS if set, else as many as CPUs are idle now, "
+                 "at most the CPUs this process may use]."))
+        return command
+
+    return wrap
 
 
 def open_run(ref: str, home: str | None = None, dataset: str | None = None, data_dir: str | None = None):
@@ -170,21 +203,9 @@ def emit(shown: Any, as_json: bool) -> None:
 
 
 def figure_command(name: str, help_text: str, picks: bool = True) -> Callable:
-    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home, --threads; the
-    run and dataset are checked before torch is imported, and the command runs at the thread policy's count."""
+    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home."""
 
     def wrap(func: Callable) -> click.Command:
-        body = func
-
-        @functools.wraps(body)
-        def func(*args: Any, threads: int | None = None, **kwargs: Any) -> Any:
-            from aezoo.core.runtime.threads import cpu_threads
-
-            check_run(kwargs["ref"], kwargs["home"], kwargs["dataset"])
-            with cpu_threads(threads):
-                return body(*args, **kwargs)
-
-        func = threads_option("the figure's computations (t-SNE, fitting samplers, decoding)")(func)
         func = click.option("--json", "as_json", is_flag=True,
                             help="Print the files written and the test images used (indices, labels) as JSON.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=False), help="PNG file to write.")(func)

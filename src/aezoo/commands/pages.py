@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from aezoo.commands.options import HOME_OPTION, check_run, open_run, out_path, threads_option
+from aezoo.commands.options import HOME_OPTION, check_compared, heavy_command, open_run, out_path
 
 
+@heavy_command(check_compared, "training (--train; default: measured), evaluation and figures")
 @click.command("compare")
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--train", "train_first", is_flag=True,
@@ -23,9 +24,8 @@ from aezoo.commands.options import HOME_OPTION, check_run, open_run, out_path, t
               help="HTML page to write [default: compare-RUN-RUN....html]; the JSON goes next to it (.json).")
 @click.option("--json", "as_json", is_flag=True, help="Also print the JSON summary.")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
-@threads_option("training (--train; default: measured), evaluation and figures")
 @HOME_OPTION
-def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_json, open_page, threads, home):
+def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_json, open_page, home):
     """Compare runs REFS (references as for `zoo eval`): every run's test metrics side by side (evaluated first
     where missing; a metric a run does not have reads "n/a: reason"), reconstructions of the same seeded test
     images, samples, and training curves overlaid. Runs of different families and datasets are allowed.
@@ -34,20 +34,17 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
     zoo compare conv-vae conv-ae vae
     zoo compare --train conv-vae beta-vae conv-ae --dataset digits --epochs 20
     """
-    if epochs is not None and not train_first:
-        raise click.UsageError("--epochs is for --train (training the models first)")
-    _check_compared(refs, train_first, dataset, home)  # before torch: a typo fails at once
-    from aezoo.core.runtime.threads import cpu_threads
     from aezoo.pages.compare import build_compare, load_entries, train_all
 
     say = lambda line: click.echo(line, err=True)  # noqa: E731
-    with cpu_threads(threads):
-        if train_first:
-            refs = train_all(refs, dataset or "digits", epochs, seed, data_dir, home, say)
-        entries = load_entries(refs, dataset, data_dir, home, say)
-        ids = [e.id for e in entries]
-        path = Path(output) if output else Path("compare-" + "-".join(ids)[:150] + ".html")
-        summary = build_compare(entries, path, seed)
+    if train_first:
+        refs = train_all(refs, dataset or "digits", epochs, seed, data_dir, home, say)
+    elif epochs is not None:
+        raise click.UsageError("--epochs is for --train (training the models first)")
+    entries = load_entries(refs, dataset, data_dir, home, say)
+    ids = [e.id for e in entries]
+    path = Path(output) if output else Path("compare-" + "-".join(ids)[:150] + ".html")
+    summary = build_compare(entries, path, seed)
     json_path = path.with_suffix(".json")
     summary["page"] = str(path)
     json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
@@ -63,39 +60,22 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
         click.launch(str(path.resolve()))
 
 
+@heavy_command()
 @click.command("report")
 @click.argument("ref")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="HTML file to write [default: RUNID-report.html].")
 @click.option("--dataset", help="Take images from this dataset instead of the run's own.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
-@threads_option("evaluation and figures")
 @HOME_OPTION
-def report_cmd(ref, output, dataset, data_dir, open_page, threads, home):
+def report_cmd(ref, output, dataset, data_dir, open_page, home):
     """One self-contained HTML page: test metrics (evaluated first when the run has none), training curves, every
     figure that applies to the model, and its configuration. Test images are seeded picks spread across classes."""
-    check_run(ref, home, dataset)  # before torch: a typo fails at once
-    from aezoo.core.runtime.threads import cpu_threads
     from aezoo.pages.report import build_report
 
-    with cpu_threads(threads):
-        model, splits = open_run(ref, home, dataset, data_dir)
-        path = out_path(output, model, "report", suffix=".html")
-        build_report(model, splits, path, home=home, say=lambda line: click.echo(line, err=True))
+    model, splits = open_run(ref, home, dataset, data_dir)
+    path = out_path(output, model, "report", suffix=".html")
+    build_report(model, splits, path, home=home, say=lambda line: click.echo(line, err=True))
     click.echo(f"wrote {path}")
     if open_page:
         click.launch(str(path.resolve()))
-
-
-def _check_compared(refs: tuple[str, ...], train_first: bool, dataset: str | None, home: str | None) -> None:
-    """The model names (``--train``) or run references, and the dataset, checked without importing torch."""
-    from aezoo.api.catalog import model_spec
-    from aezoo.api.checks import check_dataset
-
-    if train_first:
-        for name in refs:
-            model_spec(name)
-        check_dataset(dataset or "digits")
-    else:
-        for ref in refs:
-            check_run(ref, home, dataset)

@@ -13,7 +13,7 @@ import click
 from aezoo.commands.options import check_option, check_value, parse_sets
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
-              "compile", "profile", "threads")
+              "compile", "profile")
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -119,16 +119,17 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         ctx.exit(_launch_torchrun(nproc))
     from aezoo.api.catalog import model_spec
-    from aezoo.api.checks import check_checkpoint, check_dataset, check_run_name
+    from aezoo.api.checks import check_checkpoint, check_dataset
     from aezoo.core.events import ConsoleProgress
     from aezoo.core.runtime.memory import keep_freed_memory
     from aezoo.registry import Registry
 
     keep_freed_memory()  # this process only trains: let freed activations be reused (see core/runtime/memory.py)
     registry = Registry(home)
+    if resume:  # a mistyped key fails before torch is imported
+        check_checkpoint(registry, resume)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
-        check_checkpoint(registry, resume)  # before torch: a typo fails at once
         from aezoo.api.train import train
 
         record = train("", resume=resume, registry=registry, progress=progress, log=log).run
@@ -151,11 +152,10 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
         hyperparameters["latent_dim"] = options["latent_dim"]
     spec.check(hyperparameters)  # a bad name, key or value stops here, before torch is imported
     check_dataset(options["dataset"])  # likewise a dataset name or a missing npz:PATH / folder:PATH
-    check_run_name(registry, options["name"])
     from aezoo.api.train import train
     from aezoo.core.trainer import TrainConfig
 
-    config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
+    config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS}, threads=options["threads"])
     if os.environ.get("RANK", "0") == "0":
         click.echo(f"training {model} on {options['dataset']}", err=True)
     record = train(model, dataset=options["dataset"], data_dir=options["data_dir"], download=options["download"],

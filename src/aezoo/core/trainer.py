@@ -93,6 +93,7 @@ class TrainState:
     sums: dict[str, float] = field(default_factory=dict)  # running loss sums of the current epoch
     seen: int = 0  # images seen in the current epoch
     history: list[dict[str, Any]] = field(default_factory=list)
+    threads: list[list[int]] = field(default_factory=list)  # [first step, CPU threads] at every change
     best_loss: float = math.inf
     best_epoch: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
@@ -100,7 +101,6 @@ class TrainState:
     model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
     scaler: dict[str, Any] | None = None  # fp16's GradScaler (its loss scale), so a resume does not restart it
-    threads: list[list[int]] = field(default_factory=list)  # [first step, CPU threads] at every change
 
 
 @dataclass
