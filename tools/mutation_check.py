@@ -111,7 +111,10 @@ MUTATIONS: list[Mutation] = [
       "tests/core/test_evaluator.py::test_psnr_of_constant_error"),
     # ---- training wiring and CLI -----------------------------------------------------------------------------
     M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
-      "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing"),
+      "tests/api/test_guards.py::test_resume_from_python_with_an_unknown_key_is_refused_the_same_way"),
+    M("resume-unknown-key-checked-late", NAME_CHECKS, "if key not in known:", "if False:",
+      "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing",
+      "tests/cli/test_early_errors.py::test_the_error_comes_before_torch_is_imported"),
     M("corrupt-checkpoint-traceback", TRAINING, "    except Exception as exc:\n        raise AezooError(f\"checkpoint",
       "    except ImportError as exc:\n        raise AezooError(f\"checkpoint",
       "tests/api/test_guards.py::test_resume_from_a_corrupt_checkpoint_is_a_one_line_error"),
