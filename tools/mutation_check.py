@@ -51,7 +51,6 @@ STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS = "src/aezoo/core/checks.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
-NAME_CHECKS, THREADS = "src/aezoo/api/checks.py", "src/aezoo/core/runtime/threads.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
@@ -112,7 +111,7 @@ MUTATIONS: list[Mutation] = [
     # ---- training wiring and CLI -----------------------------------------------------------------------------
     M("resume-unknown-key-accepted", TRAINING, "if key not in known:", "if False:",
       "tests/api/test_guards.py::test_resume_from_python_with_an_unknown_key_is_refused_the_same_way"),
-    M("resume-unknown-key-checked-late", NAME_CHECKS, "if key not in known:", "if False:",
+    M("resume-unknown-key-checked-late", "src/aezoo/api/checks.py", "if key not in known:", "if False:",
       "tests/api/test_guards.py::test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing",
       "tests/cli/test_early_errors.py::test_the_error_comes_before_torch_is_imported"),
     M("corrupt-checkpoint-traceback", TRAINING, "    except Exception as exc:\n        raise AezooError(f\"checkpoint",
@@ -149,16 +148,16 @@ MUTATIONS: list[Mutation] = [
     M("threads-not-recorded", TRAINING, 'metrics["threads"] = result.threads', "pass",
       "tests/core/test_threads.py::test_the_run_records_the_thread_count_it_trained_with"),
     # ---- thread policy ---------------------------------------------------------------------------------------
-    M("threads-slowest-kept", THREADS, "best = min(c for c, m in medians.items() if m <= fastest * (1 + self.TIE))",
+    M("threads-slowest-kept", "src/aezoo/core/runtime/threads.py", "best = min(c for c, m in medians.items() if m <= fastest * (1 + self.TIE))",
       "best = max(medians, key=medians.get)",
       "tests/core/test_threads.py::test_the_tuner_keeps_the_count_that_timed_fastest"),
-    M("threads-never-rechecked", THREADS, "self.next_trial = self.clock() + self.recheck",
+    M("threads-never-rechecked", "src/aezoo/core/runtime/threads.py", "self.next_trial = self.clock() + self.recheck",
       "self.next_trial = math.inf", "tests/core/test_threads.py::test_the_tuner_checks_again_later_and_follows_a_change_of_load"),
-    M("threads-env-ignored", THREADS, "    for var in ENV_VARS:\n", "    for var in ():\n",
+    M("threads-env-ignored", "src/aezoo/core/runtime/threads.py", "    for var in ENV_VARS:\n", "    for var in ():\n",
       "tests/core/test_threads.py::test_the_users_count_wins_in_order_threads_env_then_torch"),
-    M("threads-quota-ignored", THREADS, "math.floor(quota) if quota is not None else affinity", "affinity",
+    M("threads-quota-ignored", "src/aezoo/core/runtime/threads.py", "math.floor(quota) if quota is not None else affinity", "affinity",
       "tests/core/test_threads.py::test_usable_cpus_are_the_affinity_mask_bounded_by_the_quota"),
-    M("threads-not-restored", THREADS, "                self.set_threads(self.restore)\n", "                pass\n",
+    M("threads-not-restored", "src/aezoo/core/runtime/threads.py", "                self.set_threads(self.restore)\n", "                pass\n",
       "tests/core/test_threads.py::test_the_tuner_keeps_the_count_that_timed_fastest"),
     # ---- registry --------------------------------------------------------------------------------------------
     M("load-skips-sha256", "src/aezoo/api/build.py", "lambda: registry.load_state(record)",
