@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aezoo.core.evaluator import Evaluator
-from aezoo.core.runtime.threads import in_cpu_threads
 from aezoo.data import Split, Splits
 
 
@@ -31,7 +30,6 @@ def first(split: Split, limit: int | None) -> Split:
     return Split(split.images[:limit], None if split.labels is None else split.labels[:limit])
 
 
-@in_cpu_threads  # the idle CPUs (or the user's count), for torch and scikit-learn's probe alike
 def evaluate_model(model: Any, splits: Splits, iw_samples: int = 100, limit: int | None = None,
                    cache_dir: Path | None = None, n_per_class: int = 100, seed: int = 0) -> dict[str, Any]:
     """Test-split metrics (keys prefixed ``test_``) plus class-conditional generation consistency when the

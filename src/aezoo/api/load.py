@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aezoo.errors import AezooError
+
 
 def load(ref: str, device: str = "cpu", home: str | None = None):
     """A trained model from the registry (``'conv-vae'``, ``'conv-vae:3'``, ``'conv-vae:best'``, a run id),
@@ -18,9 +20,16 @@ def load(ref: str, device: str = "cpu", home: str | None = None):
 
 
 def load_run(ref: str, home: str | None = None) -> Any:
-    """``aezoo.load(ref)``, the reference checked first without torch (``find_run``): a typo fails at once, and
-    for a known model with no saved run the error says ``zoo train MODEL``."""
-    from aezoo.api.checks import find_run
+    """``aezoo.load(ref)``; for a known model with no saved run the error says ``zoo train MODEL``."""
+    from aezoo.plugins.manager import catalog
+    from aezoo.registry import Registry
+    from aezoo.registry.refs import UnknownRunError, split_ref
 
-    find_run(ref, home)
-    return load(ref, home=home)
+    try:
+        return load(ref, home=home)
+    except UnknownRunError as exc:
+        model = split_ref(ref)[0]
+        if model in catalog().models and not Registry(home).list(model):
+            raise AezooError(f"no run of model {model!r} in {Registry(home).home} yet: train one with "
+                             f"`zoo train {model}` (see `zoo runs` for the runs there are)") from exc
+        raise

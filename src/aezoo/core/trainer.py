@@ -51,6 +51,7 @@ class TrainConfig:
     optimizer: str = "adam"
     seed: int = 0
     device: str = "cpu"
+    threads: int | None = None  # CPU threads; None: the user's OMP_NUM_THREADS / torch count, else measured
     precision: str = "auto"  # auto: bf16 where the device runs it natively (see core.precision), else fp32
     patience: int | None = None  # early stopping after this many epochs without validation improvement
     restore_best: bool = True
@@ -58,7 +59,6 @@ class TrainConfig:
     log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
     checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
     profile: bool = False  # time each phase of a step (synchronising a GPU after each)
-    threads: int | None = None  # CPU threads; None: the user's OMP_NUM_THREADS / torch count, else measured
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:

@@ -17,7 +17,6 @@ records the counts it trained with, and ``--threads N`` makes a rerun bit-identi
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 import statistics
@@ -228,17 +227,6 @@ def cpu_threads(threads: int | None = None) -> Iterator[Threads]:
     finally:
         _active = outer
         torch.set_num_threads(before)
-
-
-def in_cpu_threads(func: Callable) -> Callable:
-    """Decorator: ``func`` runs inside a ``cpu_threads()`` block."""
-
-    @functools.wraps(func)
-    def run(*args, **kwargs):
-        with cpu_threads():
-            return func(*args, **kwargs)
-
-    return run
 
 
 def current_threads() -> int:
