@@ -139,10 +139,10 @@ class FakeSteps:
     def set(self, count):
         self.count = count
 
-    def run(self, tuner, steps, start=0, images=64):
+    def run(self, tuner, steps, start=0, images=64, spikes=()):
         for step in range(start, start + steps):
             tuner.before_step(step)
-            self.now += self.seconds[self.count]
+            self.now += self.seconds[self.count] * (10 if step in spikes else 1)
             tuner.after_step(images)
 
 
@@ -162,6 +162,29 @@ def test_the_tuner_keeps_the_count_that_timed_fastest(seconds, best):
     assert sum(record["steps_per_count"].values()) == 40
     assert record["schedule"][0] == [0, 1] and record["schedule"][-1][1] == best
     assert record["schedule"][-1][0] <= trial
+
+
+def test_a_clear_winner_ends_the_trial_after_one_round_and_a_close_call_takes_two():
+    clear = FakeSteps({1: 2.0, 2: 1.0})
+    tuner = clear.tuner()
+    with tuner.applied():
+        clear.run(tuner, 40)
+    assert tuner.schedule == [[0, 1], [5, 2]]  # 1 untimed + (1 warm-up + 3 timed) at 1 thread, then 4 at 2: done
+    assert all(len(s) == 3 for s in tuner.samples.values())
+    close = FakeSteps({1: 1.0, 2: 0.9})
+    tuner = close.tuner()
+    with tuner.applied():
+        close.run(tuner, 40)
+    assert tuner.best == 2 and all(len(s) == 6 for s in tuner.samples.values())
+    assert tuner.schedule == [[0, 1], [5, 2], [12, 1], [16, 2]]  # round 2 reversed: 2 still warm, then 1
+
+
+def test_a_one_off_slow_step_does_not_decide():
+    fake = FakeSteps({1: 1.0, 2: 0.8})
+    tuner = fake.tuner()
+    with tuner.applied():
+        fake.run(tuner, 40, spikes={7})  # a timed step at 2 threads hit by a hiccup ten times its length
+    assert tuner.best == 2
 
 
 def test_the_tuner_checks_again_later_and_follows_a_change_of_load():

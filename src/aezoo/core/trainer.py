@@ -437,7 +437,8 @@ class Trainer:
         if missing:
             raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
                              f"(parts: {', '.join(parts)})")
-        total = loss + sum(parts[name] for name in self.aux_losses)  # each aux loss reaches only its own network
+        # each aux loss reaches only its own network; without aux networks, no `loss + 0` op in the graph
+        total = loss + sum(parts[name] for name in self.aux_losses) if self.aux_losses else loss
         self.clock.lap("forward")
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)

@@ -243,14 +243,16 @@ def current_threads() -> int:
 class StepTuner:
     """The thread count of training steps: a fixed ``count``, or the fastest of ``choices`` timed on real steps.
 
-    A trial runs ``rounds`` rounds (the order reversed each round, so drift hits all alike); in each, every
-    count runs ``warmup`` untimed steps (its threads start) and then ``timed`` timed ones. The count with the
-    lowest median seconds per image is kept (the fewer threads when within ``TIE`` of the fastest) until the
-    next trial, ``recheck`` seconds later; the wait doubles (up to ``MAX_RECHECK``) while the choice holds.
+    A trial runs up to ``rounds`` rounds (the order reversed each round, so drift hits all alike); in each, every
+    count runs ``warmup`` untimed steps (its threads start) and then ``timed`` timed ones; a round that leaves one
+    count faster than all others by more than ``CLEAR`` ends the trial early. The count with the lowest median
+    seconds per image is kept (the fewer threads when within ``TIE`` of the fastest) until the next trial,
+    ``recheck`` seconds later; the wait doubles (up to ``MAX_RECHECK``) while the choice holds.
     ``schedule`` lists ``[first step, count]`` at every change: the record a rerun needs. ``count=None`` with no
     ``choices`` leaves the threads as they are (a GPU run)."""
 
     TIE = 0.03
+    CLEAR = 0.25
     MAX_RECHECK = 600.0
 
     def __init__(self, count: int | None, source: str, choices: tuple[int, ...] = (), *, rounds: int = 2,
@@ -304,18 +306,28 @@ class StepTuner:
         count, timed = self.plan.pop(0)
         if timed:
             self.samples.setdefault(count, []).append((self.clock() - self.started) / max(images, 1))
+            if self._clear_winner():
+                self.plan = []
         if not self.plan:
             self._decide()
 
     def _trial_plan(self) -> list[tuple[int, bool]]:
         self.samples = {}
-        plan = []
+        plan: list[tuple[int, bool]] = []
         for r in range(self.rounds):
             for count in (self.choices if r % 2 == 0 else self.choices[::-1]):
-                plan += [(count, False)] * self.warmup + [(count, True)] * self.timed
+                warm = 0 if plan and plan[-1][0] == count else self.warmup  # still warm from the round before
+                plan += [(count, False)] * warm + [(count, True)] * self.timed
         if not self.trials:  # the very first steps pay one-off costs (allocations, lazy set-up): not timed
             plan.insert(0, (plan[0][0], False))
         return plan
+
+    def _clear_winner(self) -> bool:
+        """After a full round: one count is faster than every other by more than ``CLEAR`` (no need for more)."""
+        if len(self.samples) < len(self.choices) or any(len(s) < self.timed for s in self.samples.values()):
+            return False
+        medians = sorted(statistics.median(s) for s in self.samples.values())
+        return medians[0] * (1 + self.CLEAR) < medians[1]
 
     def _decide(self) -> None:
         medians = {c: statistics.median(s) for c, s in self.samples.items() if s}
