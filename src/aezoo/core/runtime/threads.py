@@ -229,15 +229,6 @@ def cpu_threads(threads: int | None = None) -> Iterator[Threads]:
         torch.set_num_threads(before)
 
 
-def current_threads() -> int:
-    """The count work should use now: the enclosing ``cpu_threads`` block's, else torch's (for ``n_jobs``)."""
-    if _active is not None:
-        return _active.count
-    import torch
-
-    return torch.get_num_threads()
-
-
 # ---- training -----------------------------------------------------------------------------------------------
 
 class StepTuner:
@@ -259,7 +250,7 @@ class StepTuner:
                  warmup: int = 1, timed: int = 3, recheck: float = 60.0, clock: Callable[[], float] = time.perf_counter,
                  set_threads: Callable[[int], None] | None = None, get_threads: Callable[[], int] | None = None):
         self.source, self.choices = source, tuple(choices) if count is None and len(choices) > 1 else ()
-        self.best = count if count is not None or not choices else choices[-1]
+        self.best = count if count is not None else (choices[-1] if choices else None)  # None: leave as they are
         self.rounds, self.warmup, self.timed, self.first_recheck = rounds, warmup, timed, recheck
         self.clock, self._set_threads, self._get_threads = clock, set_threads, get_threads
         self.recheck, self.next_trial = recheck, -math.inf
