@@ -157,6 +157,8 @@ MUTATIONS: list[Mutation] = [
       "tests/core/test_threads.py::test_the_users_count_wins_in_order_threads_env_then_torch"),
     M("threads-quota-ignored", "src/aezoo/core/runtime/threads.py", "math.floor(quota) if quota is not None else affinity", "affinity",
       "tests/core/test_threads.py::test_usable_cpus_are_the_affinity_mask_bounded_by_the_quota"),
+    M("threads-option-ignored", "src/aezoo/commands/options.py", "            with cpu_threads(threads):",
+      "            with cpu_threads(None):", "tests/core/test_threads.py::test_commands_run_at_the_count_given_with_threads"),
     M("threads-not-restored", "src/aezoo/core/runtime/threads.py", "                self.set_threads(self.restore)\n", "                pass\n",
       "tests/core/test_threads.py::test_the_tuner_keeps_the_count_that_timed_fastest"),
     # ---- registry --------------------------------------------------------------------------------------------

@@ -258,3 +258,26 @@ def test_the_test_suite_and_its_subprocesses_run_one_thread():
     code = "import os; print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OPENBLAS_NUM_THREADS'))"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert shown == ["1", "1"]
+
+
+def test_commands_run_at_the_count_given_with_threads(zoo, monkeypatch):
+    from aezoo.api import evaluate
+    from aezoo.viz import views
+
+    train("mlp-ae", epochs=1, progress=False)
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append((torch.get_num_threads(), {pool["num_threads"] for pool in threadpool_info()}))
+        raise ValueError("recorded")
+
+    monkeypatch.setattr(views, "latent", record)
+    monkeypatch.setattr(evaluate, "evaluate_and_save", record)
+    for args in (["latent", "mlp-ae", "--threads", "2"], ["eval", "mlp-ae", "--threads", "3"]):
+        result = zoo(*args)
+        assert result.exit_code == 1 and "recorded" in result.output, result.output
+    assert seen == [(2, {2}), (3, {3})]
+    assert torch.get_num_threads() == 1  # and back to the suite's one thread afterwards
+    result = zoo("train", "mlp-ae", "--epochs", "1", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 CPU threads (--threads)" in result.output
