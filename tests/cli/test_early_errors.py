@@ -37,6 +37,7 @@ CASES = {  # id: (arguments, exit code, words the one-line error holds)
     "compare": (["compare", "conv-vae", "conv-vea"], 1, "did you mean 'conv-vae'?"),
     "compare-train": (["compare", "--train", "conv-vae", "conv-vea"], 1, "did you mean 'conv-vae'?"),
     "compare-train-dataset": (["compare", "--train", "conv-vae", "--dataset", "digts"], 1, "did you mean 'digits'?"),
+    "lesson-dataset": (["lesson", "--dataset", "digts"], 1, "did you mean 'digits'?"),
     "export": (["export", "conv-vea", "out-dir"], 1, "did you mean 'conv-vae'?"),
     "latent-dataset": (["latent", "conv-vae", "--dataset", "digts"], 1, "did you mean 'digits'?"),
     "eval-npz-path": (["eval", "conv-vae", "--dataset", "npz:missing.npz"], 1, "no such file"),
@@ -102,16 +103,16 @@ def test_the_error_comes_before_torch_is_imported(outcomes, case):
         assert seen["stderr"].strip() == lines[0]  # one line, no traceback
 
 
-def test_every_command_that_names_a_run_or_model_is_covered():
+def test_every_command_that_names_a_run_model_or_dataset_is_covered():
     from aezoo.cli import main
 
     covered = {args[0] for args, _, _ in CASES.values()}
     heavy = {name for name, command in main.commands.items()
-             if any(p.name in ("ref", "refs", "model") for p in command.params)}
+             if any(p.name in ("ref", "refs", "model", "dataset") for p in command.params)}
     assert heavy - {"runs"} <= covered  # `zoo runs` never imports torch at all (tests/cli/test_cli_errors.py)
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "latent", "sample", "reconstruct", "report", "compare"])
+@pytest.mark.parametrize("command", ["train", "eval", "latent", "sample", "reconstruct", "report", "compare", "lesson"])
 def test_heavy_commands_take_threads(zoo, command):
     result = zoo(command, "--help")
     assert result.exit_code == 0 and "--threads" in result.output

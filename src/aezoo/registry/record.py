@@ -8,6 +8,7 @@ from typing import Any
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import read_json
+from aezoo.registry.refs import storage_name
 
 MANIFEST_FORMAT = 1
 
@@ -76,7 +77,7 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             manifest["format"] == MANIFEST_FORMAT
             and isinstance(manifest["model"], str)
             and manifest["version"] == int(run_dir.name)
-            and manifest["model"] == run_dir.parent.name
+            and storage_name(manifest["model"]) == run_dir.parent.name
             and isinstance(manifest["files"][paths.WEIGHTS]["sha256"], str)
             and all(isinstance(e["sha256"], str) for e in manifest["files"].values())
         )

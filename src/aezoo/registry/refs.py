@@ -22,6 +22,24 @@ class UnknownRunError(RegistryError, KeyError):
         return str(self.args[0])
 
 
+def storage_name(model: str) -> str:
+    """The folder (and run id prefix) of a model's runs: its name, with the ``/`` of a qualified name
+    ``PLUGIN/MODEL`` as ``.`` (``old-plugin/iwae`` -> ``old-plugin.iwae``, runs ``old-plugin.iwae-1``, ...): one
+    path component, never a model's plain name (those have no dots). A reference is read the same way, so
+    ``old-plugin/iwae:2`` and ``old-plugin.iwae-2`` name the same run."""
+    return model.replace("/", ".") if isinstance(model, str) else model
+
+
+def validate_model_name(model: object) -> str:
+    """A model name as the registry stores it: a plain name or ``PLUGIN/MODEL`` (both parts non-empty), whose
+    folder ``storage_name(model)`` is a safe single path component; else RegistryError with the rule."""
+    plugin, sep, name = model.rpartition("/") if isinstance(model, str) else ("", "", model)
+    if sep and (not plugin or not name or "/" in plugin):
+        raise RegistryError(f"invalid model name {model!r}: use a plain name or PLUGIN/MODEL")
+    validate_name(storage_name(model), "model name")
+    return model  # type: ignore[return-value]
+
+
 def validate_name(value: object, kind: str = "run name") -> str:
     """Return ``value`` if it is a safe single path component; raise RegistryError with the rule if not."""
     if not isinstance(value, str) or not _NAME.fullmatch(value) or value.startswith(".") or ".." in value:

@@ -31,8 +31,10 @@ from aezoo.registry.refs import (
     LATEST,
     split_ref,
     split_run_id,
+    storage_name,
     unknown_ref,
     validate_alias,
+    validate_model_name,
     validate_name,
 )
 
@@ -70,8 +72,9 @@ class Registry:
         history: list[dict[str, Any]],
         name: str | None = None,
     ) -> RunRecord:
-        """Store a new run as the next version of ``model_name``; it becomes ``<model>:latest``."""
-        validate_name(model_name, "model name")
+        """Store a new run as the next version of ``model_name`` (a plain name, or ``PLUGIN/MODEL``, stored under
+        ``storage_name``); it becomes ``<model>:latest``."""
+        key = storage_name(validate_model_name(model_name))
         if name is not None:
             validate_name(name, "run name")
         for what, value, kind in (
@@ -91,12 +94,12 @@ class Registry:
         metrics_json = dumps_json(metrics, "metrics")
         hp_json = dumps_json(hyperparameters, "hyperparameters")
 
-        model_dir = self.home / paths.RUNS / model_name
+        model_dir = self.home / paths.RUNS / key
         model_dir.mkdir(parents=True, exist_ok=True)
         staging_root = self.home / paths.STAGING
         staging_root.mkdir(parents=True, exist_ok=True)
         version = self._reserve_version(model_dir)
-        run_id = f"{model_name}-{version}"
+        run_id = f"{key}-{version}"
         target = model_dir / str(version)
         stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{os.getpid()}.", dir=staging_root))
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; the run folder gets normal permissions
@@ -139,7 +142,7 @@ class Registry:
             with contextlib.suppress(OSError):
                 target.rmdir()  # give the reservation back if it is still empty
             raise
-        return self.get(f"{model_name}:{version}")
+        return self.get(f"{key}:{version}")
 
     def update_metrics(self, ref: str | RunRecord, metrics: dict[str, Any]) -> RunRecord:
         """Merge ``metrics`` into the run's metrics. The manifest holds them, so one atomic replace of
@@ -169,7 +172,7 @@ class Registry:
 
     def untag(self, model: str, alias: str) -> None:
         """Remove the user alias ``<model>:<alias>``."""
-        validate_name(model, "model name")
+        model = validate_name(storage_name(model), "model name")
         validate_alias(alias)
         with self._lock():
             path = self.home / paths.ALIASES / model / alias
@@ -206,7 +209,7 @@ class Registry:
         runs = self._scan()
         records = []
         for name in sorted(runs):
-            if model is not None and name != model:
+            if model is not None and name != storage_name(model):
                 continue
             aliases = self._aliases_by_version(name, runs[name])
             for version in sorted(runs[name]):
@@ -426,6 +429,7 @@ class Registry:
         """(model, version, manifest) of the complete run named by ``ref``. A damaged run named by
         MODEL:VERSION or its run id raises an error saying so, or (``allow_damaged``) gives an empty manifest."""
         runs, broken = self._scan_all()
+        ref = storage_name(ref)  # PLUGIN/MODEL names the runs stored as PLUGIN.MODEL
         if isinstance(ref, str) and broken:
             model, selector = split_ref(ref)
             named = (model, int(selector)) if selector and _VERSION.fullmatch(selector) else split_run_id(ref)
@@ -434,8 +438,9 @@ class Registry:
                     return named[0], named[1], {}
                 raise _damaged_error(f"{named[0]}-{named[1]}", broken[named[0]][named[1]])
         if isinstance(ref, RunRecord):
-            if ref.version in runs.get(ref.model, {}):
-                return ref.model, ref.version, runs[ref.model][ref.version]
+            key = storage_name(ref.model)
+            if ref.version in runs.get(key, {}):
+                return key, ref.version, runs[key][ref.version]
             raise unknown_ref(ref.id, self._choices(runs), str(self.home))
         model, selector = split_ref(ref)
         if selector is not None:
