@@ -44,6 +44,7 @@ CASES = {  # id: (arguments, exit code, words the one-line error holds)
     "sample-alias": (["sample", "conv-vae:nope"], 1, "has no alias 'nope'"),
     "sample-export-folder": (["sample", "./missing-export"], 1, "no such folder"),
     "unknown-model-no-runs": (["sample", "vea"], 1, "did you mean model 'vae'? it has no saved run yet"),
+    "qualified-model-no-runs": (["sample", "builtin/vae"], 1, "no run of model 'builtin/vae'"),
 }
 
 RUN_ALL = textwrap.dedent("""

@@ -12,19 +12,20 @@ from aezoo.errors import AezooError, DatasetError, UnknownNameError
 def find_run(ref: str, home: str | None = None) -> dict[str, Any]:
     """The config of run ``ref`` (a registry reference, or a folder written by ``zoo export``, verified); for a
     known model with no saved run the error says ``zoo train MODEL``."""
+    from aezoo.api.load import names_a_qualified_model
     from aezoo.plugins.manager import catalog
     from aezoo.registry import Registry
     from aezoo.registry.export import is_export_path, read_export
     from aezoo.registry.refs import UnknownRunError, split_ref
 
-    if is_export_path(ref):
+    if is_export_path(ref) and not names_a_qualified_model(ref, home):  # as aezoo.load tells them apart
         return read_export(ref).config
     registry = Registry(home)
     try:
         return registry.get(ref).config
     except UnknownRunError as exc:
         model, models = split_ref(ref)[0], sorted(catalog().models)
-        if model in models and not registry.list(model):
+        if (model in models or model in catalog().qualified) and not registry.list(model):
             raise AezooError(f"no run of model {model!r} in {registry.home} yet: train one with "
                              f"`zoo train {model}` (see `zoo runs` for the runs there are)") from exc
         close = difflib.get_close_matches(model, models, n=1)
