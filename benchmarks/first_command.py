@@ -173,8 +173,9 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     medians, checks, line = summarise(results, conditions, commands)
-    document = {"benchmark": f"README's first command on digits ({'default epochs' if a.epochs is None else f'{a.epochs} epochs'}),"
-                             f" {a.rounds} round(s), {a.competitors} competing CPU-bound processes when loaded",
+    trained = "default epochs" if a.epochs is None else f"{a.epochs} epochs"
+    document = {"benchmark": f"README's first command on digits ({trained}), {a.rounds} round(s), "
+                             f"{a.competitors} competing CPU-bound processes when loaded",
                 "usable_cpus": all_cpus, "policies": {"default": "no thread option", "1": "--threads 1",
                                                       "all": f"--threads {all_cpus}"},
                 "load_average_before": [round(x, 2) for x in load_before],

@@ -13,13 +13,15 @@ def find_run(ref: str, home: str | None = None) -> dict[str, Any]:
     """The config of run ``ref`` (a registry reference, or a folder written by ``zoo export``, verified); for a
     known model with no saved run the error says ``zoo train MODEL``."""
     from aezoo.api.load import names_a_qualified_model
+    from aezoo.api.share import shared_dataset
     from aezoo.plugins.manager import catalog
     from aezoo.registry import Registry
     from aezoo.registry.export import is_export_path, read_export
     from aezoo.registry.refs import UnknownRunError, split_ref
 
     if is_export_path(ref) and not names_a_qualified_model(ref, home):  # as aezoo.load tells them apart
-        return read_export(ref).config
+        config = read_export(ref).config
+        return {**config, "dataset": shared_dataset(config.get("dataset"))}  # the dataset loading it keeps
     registry = Registry(home)
     try:
         return registry.get(ref).config

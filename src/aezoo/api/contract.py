@@ -37,12 +37,16 @@ def check_contract(model: Any, owner: str) -> None:
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             images = ("images", x)
-            q = _run(owner, "encoder", ENCODER, lambda: model.posterior(model.encoder(x)), images)
+            y = torch.zeros(BATCH, dtype=torch.long, device=x.device)  # labels, for a model that reads them
+            conditional = getattr(model, "conditional", False)
+            q = _run(owner, "encoder", ENCODER,
+                     lambda: model.infer(x, y) if conditional else model.posterior(model.encoder(x)), images)
             codes = _run(owner, "encoder", ENCODER,
                          lambda: (q.mean, q.sample(None, torch.Generator().manual_seed(0))), images)
             for what, z in zip(("codes", "sampled codes"), codes):
                 _expect_shape(owner, "encoder", ENCODER, what, z, (BATCH, latent), images)
-            logits = _run(owner, "decoder", DECODER, lambda: model.decoder(codes[0]), ("codes", codes[0]))
+            decode = (lambda: model.logits(codes[0], y)) if conditional else (lambda: model.decoder(codes[0]))
+            logits = _run(owner, "decoder", DECODER, decode, ("codes", codes[0]))
             _expect_shape(owner, "decoder", DECODER, "logits", logits, (BATCH, *shape), ("codes", codes[0]))
     finally:
         for module, training in modes:

@@ -324,7 +324,8 @@ class StepTuner:
         medians = {c: statistics.median(s) for c, s in self.samples.items() if s}
         fastest = min(medians.values())
         best = min(c for c, m in medians.items() if m <= fastest * (1 + self.TIE))
-        self.recheck = min(self.recheck * 2, self.MAX_RECHECK) if best == self.best and self.trials else self.first_recheck
+        held = best == self.best and self.trials  # the same choice as last time: wait longer before the next trial
+        self.recheck = min(self.recheck * 2, self.MAX_RECHECK) if held else self.first_recheck
         self.best = best
         self.trials.append(medians)
         self.next_trial = self.clock() + self.recheck
