@@ -92,7 +92,7 @@ MUTATIONS: list[Mutation] = [
     M("kl-summed", OBJECTIVES, "kl = kl_to_prior(out.q, model.prior, out.z).mean()",
       "kl = kl_to_prior(out.q, model.prior, out.z).sum()",
       "tests/core/test_identities.py::test_the_kl_term_is_the_mean_over_the_batch_of_each_images_kl"),
-    M("kl-sign", OBJECTIVES, "return -0.5 * (1 + logvar", "return 0.5 * (1 + logvar", "tests/core/test_objectives.py"),
+    M("kl-sign", "src/aezoo/core/priors.py", "return -0.5 * (1 + logvar", "return 0.5 * (1 + logvar", "tests/core/test_objectives.py"),
     M("beta-ignored", OBJECTIVES, "return rec + self.beta * step.ramp(self.warmup) * kl", "return rec + step.ramp(self.warmup) * kl",
       "tests/models/test_builtin_models.py::test_beta_vae_defaults_to_beta_4_and_vae_to_1"),
     M("gaussian-likelihood-on-logits", LIKELIHOODS, "F.mse_loss(torch.sigmoid(logits), x, reduction=\"sum\")",
@@ -204,6 +204,9 @@ MUTATIONS: list[Mutation] = [
       "tests/core/test_threads.py::test_usable_cpus_are_the_affinity_mask_bounded_by_the_quota"),
     M("threads-option-ignored", "src/aezoo/commands/options.py", "            with cpu_threads(threads):",
       "            with cpu_threads(None):", "tests/core/test_threads.py::test_commands_run_at_the_count_given_with_threads"),
+    M("closed-form-kl-for-any-gaussian", "src/aezoo/core/priors.py", "if type(q) is GaussianQ else None",
+      "if isinstance(q, GaussianQ) else None",
+      "tests/core/test_objectives.py::test_the_standard_normals_closed_form_kl_is_torch_distributions_kl"),
     M("threads-not-restored", "src/aezoo/core/runtime/threads.py", "                self.set_threads(self.restore)\n", "                pass\n",
       "tests/core/test_threads.py::test_the_tuner_keeps_the_count_that_timed_fastest"),
     # ---- registry --------------------------------------------------------------------------------------------
