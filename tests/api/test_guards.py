@@ -18,7 +18,8 @@ from helpers import zoo
 import aezoo
 from aezoo.api.share import export_run
 from aezoo.core.events import TrainingEvents
-from aezoo.errors import RegistryError
+from aezoo.api.train import train
+from aezoo.errors import RegistryError, UnknownNameError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError
 
@@ -130,6 +131,12 @@ def test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing(zo
     result = zoo("train", "--resume", "conv-vae-19990101-000000-abcd")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "unknown checkpoint 'conv-vae-19990101-000000-abcd'" in result.output
+    assert Registry().list_checkpoints() == [] and Registry().list() == []
+
+
+def test_resume_from_python_with_an_unknown_key_is_refused_the_same_way(zoo_home):
+    with pytest.raises(UnknownNameError, match="unknown checkpoint 'conv-vae-19990101-000000-abcd'"):
+        train("", resume="conv-vae-19990101-000000-abcd", progress=False)
     assert Registry().list_checkpoints() == [] and Registry().list() == []
 
 

@@ -133,3 +133,19 @@ def test_batch_loss_is_the_mean_of_the_per_image_errors(likelihood):
     per_image = -likelihood.log_prob(logits, x)
     assert per_image.shape == (6,)
     assert likelihood.nll(logits, x).item() == pytest.approx(per_image.mean().item(), rel=1e-5)
+
+
+def test_the_standard_normals_closed_form_kl_is_torch_distributions_kl():
+    torch.manual_seed(0)
+    q = GaussianQ(torch.randn(6, 4), torch.randn(6, 4))
+    prior = StandardNormal(4)
+    expected = torch.distributions.kl_divergence(q.distribution(), prior.distribution())
+    assert torch.allclose(prior.kl(q), expected, rtol=1e-5, atol=1e-6) and prior.kl(q).shape == (6,)
+    assert torch.allclose(kl_to_prior(q, prior), expected, rtol=1e-5, atol=1e-6)  # the training path takes it
+    low = GaussianQ(q.mu.bfloat16(), q.logvar.bfloat16())
+    assert prior.kl(low).dtype == torch.float32  # summed in float32 under bf16, as the plain loop does
+
+    class Flowed(GaussianQ):  # a posterior built on the Gaussian (a flow, a hierarchy): not this closed form
+        pass
+
+    assert prior.kl(Flowed(q.mu, q.logvar)) is None

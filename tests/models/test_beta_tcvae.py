@@ -105,6 +105,7 @@ def test_unit_weights_are_the_vae_with_a_monte_carlo_kl():
     vae = create_model("conv-vae", input_shape=SHAPE, latent_dim=3)
     vae.load_state_dict(tc.state_dict())
     vae.prior.distribution = lambda: None
+    vae.prior.kl = lambda q, z=None: None  # (no closed form either)
     torch.manual_seed(2)
     tc_loss, _ = tc.loss(x)
     torch.manual_seed(2)

@@ -277,6 +277,8 @@ def _metrics(result: TrainResult) -> dict[str, Any]:
         metrics["compile_seconds"] = result.compile_seconds
     if result.profile is not None:
         metrics["profile_seconds"] = result.profile
+    if result.threads is not None:  # the count changes results bit-wise: a rerun needs it (--threads N)
+        metrics["threads"] = result.threads
     if result.history:
         best = result.history[result.best_epoch - 1]
         metrics.update({k: v for k, v in best.items() if k.startswith("val_")})

@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from aezoo.commands.options import HOME_OPTION, open_run
+from aezoo.commands.options import HOME_OPTION, heavy_command, open_run
 
 
+@heavy_command(work="evaluation (importance sampling, the linear probe)")
 @click.command("eval")
 @click.argument("ref")
 @click.option("--dataset", help="Evaluate on this dataset's test split instead of the run's own.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from aezoo.commands.options import emit, figure_command, open_run, out_path, unless
+from aezoo.commands.options import emit, figure_command, heavy_command, open_run, out_path, unless
 from aezoo.core.checks import MASKS, NOISES
 
 
@@ -184,5 +184,5 @@ def traverse_cmd(ref, output, dataset, data_dir, home, as_json, look, dims, step
     emit([(views.traversal(model, splits, dims, steps, index, title=look.title), path)], as_json, look.dpi)
 
 
-COMMANDS = [reconstruct_cmd, latent_cmd, sample_cmd, generate_cmd, interpolate_cmd, denoise_cmd,
-            inpaint_cmd, traverse_cmd]
+COMMANDS = [heavy_command(work="the figure (t-SNE, fitted samplers, decoding)")(command) for command in (
+    reconstruct_cmd, latent_cmd, sample_cmd, generate_cmd, interpolate_cmd, denoise_cmd, inpaint_cmd, traverse_cmd)]

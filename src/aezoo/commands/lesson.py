@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from aezoo.commands.options import HOME_OPTION, STYLE_OPTION
+from aezoo.commands.options import HOME_OPTION, STYLE_OPTION, check_data, heavy_command
 from aezoo.pages.lesson import SECTIONS
 
 
@@ -18,6 +18,7 @@ def _languages() -> list[str]:
     return languages()
 
 
+@heavy_command(check_data, "training (default: measured), t-SNE and figures")
 @click.command("lesson")
 @click.option("--dataset", default="digits", show_default=True,
               help="A dataset from `zoo datasets`: digits, fashion-mnist, mnist, npz:PATH, folder:PATH, ...")

@@ -197,6 +197,66 @@ def printable(value: object) -> str:
                    for ch in text)
 
 
+def check_run(ref: str, home: str | None = None, dataset: str | None = None, **_: Any) -> None:
+    """Run ``ref`` exists, and so does the dataset its images will come from (``dataset``, else the run's own):
+    checked without torch or data, so a typo fails in a fraction of a second, not after seconds of loading."""
+    from aezoo.api.checks import check_dataset, find_run
+
+    config = find_run(ref, home)
+    if dataset or config.get("dataset"):
+        check_dataset(dataset or config["dataset"])
+
+
+def check_data(dataset: str | None = None, **_: Any) -> None:
+    """The dataset a command trains on, checked as ``check_run`` checks a run's."""
+    from aezoo.api.checks import check_dataset
+
+    if dataset:
+        check_dataset(dataset)
+
+
+def check_compared(refs: tuple[str, ...], train_first: bool, dataset: str | None, home: str | None,
+                   **_: Any) -> None:
+    """``zoo compare``'s model names (``--train``) or run references, and its dataset, checked as ``check_run``."""
+    from aezoo.api.catalog import model_spec
+    from aezoo.api.checks import check_dataset
+
+    for ref in refs:
+        if train_first:
+            model_spec(ref)
+        else:
+            check_run(ref, home, dataset)
+    if train_first or dataset:
+        check_dataset(dataset or "digits")
+
+
+def heavy_command(check: Callable[..., None] = check_run, work: str = "evaluation and figures") -> Callable:
+    """Decorator over a click command that loads a model or data: ``check(**params)`` runs first (torch-free:
+    what the command names, so a typo fails at once), then the command's own code inside ``cpu_threads`` at the
+    thread policy's count, which ``--threads N`` (added here) sets."""
+    from functools import wraps
+
+    def wrap(command: click.Command) -> click.Command:
+        body = command.callback
+
+        @wraps(body)
+        def callback(*args: Any, threads: int | None = None, **params: Any) -> Any:
+            from aezoo.core.runtime.threads import cpu_threads
+
+            check(**params)
+            with cpu_threads(threads):
+                return body(*args, **params)
+
+        command.callback = callback
+        command.params.append(click.Option(
+            ["--threads"], type=click.IntRange(min=1), default=None,
+            help=f"CPU threads for {work} [default: OMP_NUM_THREADS if set, else as many as CPUs are idle now, "
+                 "at most the CPUs this process may use]."))
+        return command
+
+    return wrap
+
+
 def open_run(ref: str, home: str | None = None, dataset: str | None = None, data_dir: str | None = None):
     """The model of run ``ref`` and the splits of its dataset (or ``dataset``)."""
     from aezoo.api.evaluate import run_splits

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import click
 
-from aezoo.commands.options import HOME_OPTION, STYLE_OPTION, open_run, out_path, sweep_plans
+from aezoo.commands.options import (
+    HOME_OPTION,
+    STYLE_OPTION,
+    check_compared,
+    heavy_command,
+    open_run,
+    out_path,
+    sweep_plans,
+)
 
 
+@heavy_command(check_compared, "training (--train; default: measured), evaluation and figures")
 @click.command("compare")
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--train", "train_first", is_flag=True,
@@ -75,6 +84,7 @@ def compare_cmd(refs, train_first, sets, dataset, data_dir, epochs, seed, output
         click.launch(str(path.resolve()))
 
 
+@heavy_command()
 @click.command("report")
 @click.argument("ref")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="HTML file to write [default: RUNID-report.html].")

@@ -97,12 +97,16 @@ def _refuse_ignored_with_resume(ctx: click.Context, model: str | None) -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
               show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-              help="Same seed, data and device give bit-identical weights.")
+              help="Same seed, data, device and --threads give bit-identical weights.")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, mps.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
               help="auto: bf16 where the device runs it natively (CPUs with AVX512-BF16 or AMX, GPUs with bf16), "
                    "else fp32. The run records what was used.")
 @click.option("--compile", is_flag=True, help="torch.compile the encoder and decoder (compile time reported apart).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads [default: OMP_NUM_THREADS if set, else measured: the first steps are timed with "
+                   "1, 2, 4, ... up to the CPUs this process may use, the fastest kept and re-checked now and then]. "
+                   "The count changes results bit-wise: the run records the counts used.")
 @click.option("--profile", is_flag=True, help="Print where training time went: data, forward, backward, optimiser, "
                                               "bookkeeping, validation, checkpoints.")
 @click.option("--log", "log", multiple=True, metavar="TRACKER[:ARG]",
@@ -137,12 +141,15 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         ctx.exit(_launch_torchrun(nproc))
     from aezoo.api.catalog import model_spec
+    from aezoo.api.checks import check_checkpoint, check_dataset
     from aezoo.core.events import ConsoleProgress
     from aezoo.core.runtime.memory import keep_freed_memory
     from aezoo.registry import Registry
 
     keep_freed_memory()  # this process only trains: let freed activations be reused (see core/runtime/memory.py)
     registry = Registry(home)
+    if resume:  # a mistyped key fails before torch is imported
+        check_checkpoint(registry, resume)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
         _refuse_ignored_with_resume(ctx, model)
@@ -167,10 +174,11 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     if options["latent_dim"] is not None:
         hyperparameters["latent_dim"] = options["latent_dim"]
     spec.check(hyperparameters)  # a bad name, key or value stops here, before torch is imported
+    check_dataset(options["dataset"])  # likewise a dataset name or a missing npz:PATH / folder:PATH
     from aezoo.api.train import train
     from aezoo.core.trainer import TrainConfig
 
-    config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
+    config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS}, threads=options["threads"])
     if os.environ.get("RANK", "0") == "0":
         click.echo(f"training {model} on {options['dataset']}", err=True)
     record = train(model, dataset=options["dataset"], data_dir=options["data_dir"], download=options["download"],

@@ -142,6 +142,9 @@ class ConsoleProgress(TrainingEvents):
             return
         line = (f"trained {summary['epochs_trained']} epochs in {summary['train_seconds']:.1f} s "
                 f"({summary['images_per_second']:.0f} images/s, {summary['precision']}")
+        threads = summary.get("threads")
+        if threads:
+            line += f", {threads['threads']} CPU thread{'s' if threads['threads'] > 1 else ''} ({threads['source']})"
         if "compile_seconds" in summary:
             line += f", of which compiling {summary['compile_seconds']:.1f} s"
         self.echo(line + ("; stopped early)" if summary.get("stopped_early") else ")"))

@@ -11,14 +11,10 @@ from torch import nn
 
 from aezoo.core.checks import count, weight
 from aezoo.core.interfaces import Batch, Objective, Step
+from aezoo.core.priors import gaussian_kl  # noqa: F401  (the closed form, kept importable from here)
 
 if TYPE_CHECKING:
     from aezoo.core.autoencoder import AutoEncoder
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Closed-form KL(N(mu, exp(logvar)) || N(0, I)) per image."""
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
 
 
 def kl_to_prior(q: Any, prior: Any, z: torch.Tensor | None = None) -> torch.Tensor:

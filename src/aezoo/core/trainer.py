@@ -23,6 +23,7 @@ from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
+from aezoo.core.runtime.threads import training_threads
 from aezoo.data.splits import BINARIZE, Split, Splits, binarized
 from aezoo.errors import TrainingError
 
@@ -50,6 +51,7 @@ class TrainConfig:
     optimizer: str = "adam"
     seed: int = 0
     device: str = "cpu"
+    threads: int | None = None  # CPU threads; None: the user's OMP_NUM_THREADS / torch count, else measured
     precision: str = "auto"  # auto: bf16 where the device runs it natively (see core.precision), else fp32
     patience: int | None = None  # early stopping after this many epochs without validation improvement
     restore_best: bool = True
@@ -71,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.precision not in CHOICES:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.log_every is not None and self.log_every < 1:
             raise ValueError(f"log_every must be at least 1, got {self.log_every}")
         if self.binarize not in BINARIZE:
@@ -93,6 +97,7 @@ class TrainState:
     sums: dict[str, float] = field(default_factory=dict)  # running loss sums of the current epoch
     seen: int = 0  # images seen in the current epoch
     history: list[dict[str, Any]] = field(default_factory=list)
+    threads: list[list[int]] = field(default_factory=list)  # [first step, CPU threads] at every change
     best_loss: float = math.inf
     best_epoch: int = 0
     best_weights: dict[str, torch.Tensor] | None = None
@@ -113,6 +118,7 @@ class TrainResult:
     precision: str = "fp32"
     compile_seconds: float | None = None  # first step and first validation pass, when compiling
     profile: dict[str, float] | None = None  # seconds per phase (PHASES), with --profile
+    threads: dict[str, Any] | None = None  # CPU threads used, their source and schedule (StepTuner.record)
     fitted: str | None = None  # "closed form": fitted once (PCA), not trained over epochs
 
 
@@ -327,6 +333,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.log_every = config.log_every or (1 if self.device.type == "cpu" else 50)
         self.clock = _Clock(config.profile, self.device)
+        self.threads = training_threads(config.threads, self.device.type, self.world)
 
     # ---- the loop: an epoch is _train_epoch (a _train_step per batch), then _end_epoch ----------------------
 
@@ -338,7 +345,7 @@ class Trainer:
             return self._fit_closed_form(fitter)
         state = TrainState() if state is None else self._restore(state)
         fit = self._start(state)
-        with _catch_sigint() as interrupted:
+        with _catch_sigint() as interrupted, self.threads.applied(state.threads):
             while state.epoch < self.config.epochs:
                 self._train_epoch(state, fit, interrupted)
                 self._end_epoch(state, fit)
@@ -419,6 +426,7 @@ class Trainer:
         cfg, done = self.config, state.epoch * fit.batches + state.batch
         if cfg.schedule != "constant":
             self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
+        self.threads.before_step(done)  # a trial's thread count, else the fastest (core/runtime/threads.py)
         timing_compile = cfg.compile and fit.compile_seconds is None
         t0 = time.perf_counter()
         loss, parts = self._step(x, y, Step(done, state.epoch, fit.total))
@@ -426,6 +434,7 @@ class Trainer:
         if timing_compile:
             values.sum().item()  # wait for the device
             fit.compile_seconds = time.perf_counter() - t0
+        self.threads.after_step(len(x))
         state.seen += len(x)
         state.batch += 1
         state.images += len(x)
@@ -465,7 +474,8 @@ class Trainer:
         return TrainResult(state.history, state.best_epoch, fit.stopped_early, seconds,
                            state.images * self.world / max(timed, 1e-9), cfg.precision,
                            None if fit.compile_seconds is None else round(fit.compile_seconds, 3),
-                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)
+                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None,
+                           self.threads.record(state.epoch * fit.batches + state.batch))
 
     # ---- the parts of an epoch ---------------------------------------------------------------------------
 
@@ -478,7 +488,8 @@ class Trainer:
         if missing:
             raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
                              f"(parts: {', '.join(parts)})")
-        total = loss + sum(parts[name] for name in self.aux_losses)  # each aux loss reaches only its own network
+        # each aux loss reaches only its own network; without aux networks, no `loss + 0` op in the graph
+        total = loss + sum(parts[name] for name in self.aux_losses) if self.aux_losses else loss
         self.clock.lap("forward")
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
