@@ -48,6 +48,7 @@ TRAINER, OBJECTIVES = "src/aezoo/core/trainer.py", "src/aezoo/core/objectives.py
 AUTOENCODER, EVALUATOR = "src/aezoo/core/autoencoder.py", "src/aezoo/core/evaluator.py"
 POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likelihoods.py"
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
+HOUSEKEEPING, LOCK, RECORD = "src/aezoo/registry/housekeeping.py", "src/aezoo/registry/lock.py", "src/aezoo/registry/record.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 
@@ -137,16 +138,16 @@ MUTATIONS: list[Mutation] = [
       "return read_safetensors(run_dir / paths.WEIGHTS)",
       "tests/registry/test_registry.py::test_damaged_weights_raise_registry_error_naming_the_file"),
     M("save-publishes-file-by-file", STORE,
-      "stage = Path(tempfile.mkdtemp(prefix=f\"{run_id}.{os.getpid()}.\", dir=staging_root))", "stage = target",
+      "stage = Path(tempfile.mkdtemp(prefix=f\"{run_id}.{process_tag()}.\", dir=staging_root))", "stage = target",
       "tests/registry/test_atomic_writes.py::test_a_reader_never_sees_a_half_published_run"),
-    M("atomic-write-in-place", FILES, "    path = Path(path)\n    fd, tmp = tempfile.mkstemp(",
-      "    path = Path(path)\n    path.write_bytes(data)\n    return\n    fd, tmp = tempfile.mkstemp(",
+    M("atomic-write-in-place", FILES, "    with replacing(path) as tmp, open(tmp, \"wb\") as f:",
+      "    with open(path, \"wb\") as f:",
       "tests/registry/test_atomic_writes.py"),
-    M("version-reused-after-delete", STORE,  # the emptied run folder (the tombstone) is removed, not kept
-      "        (run_dir / paths.DELETING).unlink(missing_ok=True)\n        fsync_dir(run_dir)\n",
-      "        (run_dir / paths.DELETING).unlink(missing_ok=True)\n        run_dir.rmdir()\n",
+    M("version-reused-after-delete", HOUSEKEEPING,  # the emptied run folder (the tombstone) is removed, not kept
+      "    (run_dir / paths.DELETING).unlink(missing_ok=True)\n    fsync_dir(run_dir)\n",
+      "    (run_dir / paths.DELETING).unlink(missing_ok=True)\n    run_dir.rmdir()\n",
       "tests/registry/test_registry.py::test_latest_moves_on_save_and_delete"),
-    M("delete-keeps-aliases", STORE, "if _read_alias(alias_file) == version:", "if False:",
+    M("delete-keeps-aliases", STORE, "if read_alias(alias_file) == version:", "if False:",
       "tests/registry/test_registry.py::test_user_tags_resolve_move_and_go_away_with_their_run"),
     M("metrics-update-keeps-old-hash", STORE,
       "            manifest[\"files\"].pop(paths.METRICS, None)  # older runs", "            # older runs",
@@ -166,6 +167,38 @@ MUTATIONS: list[Mutation] = [
       "tests/api/test_guards.py::test_export_manifest_naming_a_file_outside_the_folder_is_refused"),
     M("export-config-weights-hash-unchecked", EXPORT, "if weights.get(\"sha256\") != files[paths.WEIGHTS][\"sha256\"]:",
       "if False:", "tests/registry/test_export.py::test_tampered_export_is_refused_by_load_and_import"),
+    # ---- registry: overlapping people and processes, damaged runs, full disks (issue 18) -------------------
+    M("rm-deletes-what-the-ref-names-now", STORE, "if expect is not None and f\"{model}-{version}\" != expect:",
+      "if False:", "tests/registry/test_overlaps.py::test_delete_with_an_expected_id_refuses_a_reference_that_moved",
+      "tests/registry/test_overlaps.py::test_rm_refuses_when_a_run_saved_during_the_prompt_changes_what_the_reference_names"),
+    M("deep-json-escapes", FILES, "except (OSError, ValueError, RecursionError) as exc:",
+      "except (OSError, ValueError) as exc:", "tests/registry/test_faults.py::test_a_damaged_run_is_listed_apart_and_can_be_removed"),
+    M("manifest-types-unchecked", RECORD, "    problem = _manifest_problem(manifest, run_dir)\n",
+      "    problem = None\n", "tests/registry/test_faults.py::test_a_damaged_run_is_listed_apart_and_can_be_removed"),
+    M("config-types-unchecked", RECORD, "    for key, ok, kind in checks:\n        if not ok:",
+      "    for key, ok, kind in checks:\n        if False:",
+      "tests/registry/test_faults.py::test_a_damaged_run_is_listed_apart_and_can_be_removed"),
+    M("run-name-as-run-id-accepted", "src/aezoo/registry/refs.py", "    if _RUN_ID.fullmatch(name):\n", "    if False:\n",
+      "tests/registry/test_overlaps.py::test_run_names_that_read_as_run_ids_or_models_are_refused"),
+    M("run-name-as-model-accepted", "src/aezoo/registry/refs.py", "    if name in set(models):\n", "    if False:\n",
+      "tests/registry/test_overlaps.py::test_run_names_that_read_as_run_ids_or_models_are_refused"),
+    M("gc-removes-live-staging", HOUSEKEEPING, "if alive is False or (alive is None and old(entry)):",
+      "if alive is False or old(entry):",
+      "tests/registry/test_overlaps.py::test_gc_with_older_than_zero_during_a_save_leaves_the_staging_folder_alone"),
+    M("gc-trusts-a-reused-pid", LOCK, "return not start or int(start) == 0 or now is None or now == int(start)",
+      "return True", "tests/registry/test_overlaps.py::test_gc_keeps_an_old_staging_folder_of_a_live_process_and_removes_one_of_a_reused_pid"),
+    M("gc-removes-claimed-checkpoint", HOUSEKEEPING, "and old(folder) and holder(folder / paths.OWNER) is None:",
+      "and old(folder):", "tests/registry/test_overlaps.py::test_gc_keeps_an_empty_checkpoint_folder_while_its_training_runs"),
+    M("checkpoint-claimed-twice", LOCK, "if fcntl is not None and not _try_lock(self._file, tries=20):",
+      "if False:", "tests/registry/test_overlaps.py::test_a_checkpoint_is_claimed_by_one_process_at_a_time"),
+    M("checkpoint-saved-twice", STORE, "                    self._check_checkpoint_unsaved(config[\"checkpoint_key\"], snap)\n",
+      "                    pass\n", "tests/registry/test_overlaps.py::test_a_second_save_of_one_checkpoint_is_refused_under_the_lock"),
+    M("lock-wait-silent", LOCK, "    notice(f\"waiting for", "    (lambda text: None)(f\"waiting for",
+      "tests/registry/test_overlaps.py::test_a_command_waiting_for_the_lock_says_who_holds_it"),
+    M("dangling-home-file-exists", FILES, "if part.is_symlink() and not part.exists():", "if False:",
+      "tests/registry/test_overlaps.py::test_a_dangling_home_link_is_one_clear_line"),
+    M("stale-export-stages-kept", EXPORT, "    remove_stale_stages(target.parent)\n", "",
+      "tests/registry/test_overlaps.py::test_an_export_killed_midway_leaves_a_temp_folder_that_the_next_export_cleans"),
     # ---- plugin loader ---------------------------------------------------------------------------------------
     M("plugin-import-errors-only", MANAGER,  # only an ImportError while loading is recorded; others escape
       "    except BaseException as exc:  # noqa: BLE001  a broken plugin must not break the others\n",

@@ -9,7 +9,10 @@ ENV_HOME = "AEZOO_HOME"
 RUNS = "runs"  # runs/<model>/<version>/ : one complete run
 ALIASES = "aliases"  # aliases/<model>/<alias> : a text file holding a version number
 CHECKPOINTS = "checkpoints"  # checkpoints/<key>/ : the trainer's scratch space
-STAGING = ".staging"  # .staging/<tmp>/ : runs being written; never listed
+CHECKPOINT = "checkpoint.safetensors"  # checkpoints/<key>/checkpoint.safetensors : the state to resume from
+CHECKPOINT_META = "aezoo_checkpoint"  # its header metadata key: JSON {spec, state}
+OWNER = ".owner"  # checkpoints/<key>/.owner : flock held by the process using the folder; who it is
+STAGING = ".staging"  # .staging/<runid>.<pid>-<start>.<tmp>/ : runs being written; never listed
 TRASH = ".trash"  # .trash/<tmp>/ : runs being deleted; never listed
 LOCK = ".lock"  # flock target for short read-modify-write sections
 
