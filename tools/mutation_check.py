@@ -199,6 +199,12 @@ MUTATIONS: list[Mutation] = [
       "tests/registry/test_overlaps.py::test_a_dangling_home_link_is_one_clear_line"),
     M("stale-export-stages-kept", EXPORT, "    remove_stale_stages(target.parent)\n", "",
       "tests/registry/test_overlaps.py::test_an_export_killed_midway_leaves_a_temp_folder_that_the_next_export_cleans"),
+    M("page-written-in-place", "src/aezoo/viz/html.py", "atomic_write_bytes(path, text.encode(\"utf-8\"))",
+      "Path(path).write_bytes(text.encode(\"utf-8\"))",
+      "tests/cli/test_full_disk_outputs.py::test_a_report_on_a_full_disk_keeps_the_previous_page"),
+    M("figure-written-in-place", "src/aezoo/viz/draw.py", "fig.savefig(tmp, format=\"png\")",
+      "fig.savefig(path, format=\"png\")",
+      "tests/cli/test_full_disk_outputs.py::test_a_figure_on_a_full_disk_keeps_the_previous_png"),
     # ---- plugin loader ---------------------------------------------------------------------------------------
     M("plugin-import-errors-only", MANAGER,  # only an ImportError while loading is recorded; others escape
       "    except BaseException as exc:  # noqa: BLE001  a broken plugin must not break the others\n",

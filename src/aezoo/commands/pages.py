@@ -34,6 +34,7 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
     zoo compare --train conv-vae beta-vae conv-ae --dataset digits --epochs 20
     """
     from aezoo.pages.compare import build_compare, load_entries, train_all
+    from aezoo.registry.files import atomic_write_bytes
 
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     if train_first:
@@ -46,7 +47,7 @@ def compare_cmd(refs, train_first, dataset, data_dir, epochs, seed, output, as_j
     summary = build_compare(entries, path, seed)
     json_path = path.with_suffix(".json")
     summary["page"] = str(path)
-    json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_bytes(json_path, (json.dumps(summary, indent=2, default=str) + "\n").encode())
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:

@@ -25,10 +25,12 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    """Write the PNG beside ``path`` and rename it into place: a failure (a full disk) keeps the old file."""
+    from aezoo.registry.files import replacing
+
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
 
 
 def _numpy_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
