@@ -1,4 +1,5 @@
-"""``zoo runs``: list, show, verify, tag, untag, remove and clean up trained runs (no torch needed)."""
+"""``zoo runs``: list, show, verify, tag, untag, remove and clean up trained runs, and list the checkpoints of
+unfinished trainings (no torch needed)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ def _short(metrics: dict) -> str:
 @click.pass_context
 def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | None) -> None:
     """List trained runs (damaged ones marked with what is wrong); `zoo runs show|verify|tag|untag|rm REF`
-    act on one, `zoo runs gc` cleans what crashed processes left.
+    act on one, `zoo runs gc` cleans what dead processes left, `zoo runs checkpoints` lists unfinished
+    trainings with their resume command.
 
     REF is a model name (its latest run), MODEL:VERSION, MODEL:ALIAS, a run id or a run name.
     """
@@ -159,7 +161,8 @@ def verify_cmd(home: str | None, ref: str | None) -> None:
 def gc_cmd(home: str | None, older_than: float) -> None:
     """Clean what crashed or killed processes left: staging folders of processes that are gone, trash,
     interrupted deletes, empty checkpoint folders and empty version folders (the highest of each model
-    stays, so version numbers are never reused). Resumable checkpoints are kept."""
+    stays, so version numbers are never reused). A folder whose process is alive is never touched;
+    resumable checkpoints are kept (see `zoo runs checkpoints`)."""
     from aezoo.registry import Registry
 
     registry = Registry(home)
