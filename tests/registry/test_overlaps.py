@@ -137,7 +137,7 @@ def test_gc_keeps_an_old_staging_folder_of_a_live_process_and_removes_one_of_a_r
 def test_gc_keeps_an_empty_checkpoint_folder_while_its_training_runs(zoo_home):
     reg = Registry()
     claim = reg.claim_checkpoint("mlp-ae-20260101-000000-0123456789abcdef")  # a training in its first epoch
-    folder = claim.path.parent
+    folder = claim.folder
     os.utime(folder, (0, 0))  # a first epoch that has lasted since 1970
     assert reg.gc(max_age_s=0) == [] and folder.is_dir()  # before the fix: removed, the training then failed
     claim.release()  # the training died without a checkpoint

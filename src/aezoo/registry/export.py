@@ -124,9 +124,10 @@ def remove_stale_stages(folder: Path) -> list[Path]:
     SIGKILL) left in ``folder``; those of live processes, and any without a process in the name, stay."""
     removed = []
     for entry in folder.iterdir():
-        parts = entry.name[: -len(STAGE_SUFFIX)].split(".")
-        if (entry.name.startswith(".") and entry.name.endswith(STAGE_SUFFIX) and entry.is_dir()
-                and not entry.is_symlink() and len(parts) >= 4 and "-" in parts[-2] and tag_alive(parts[-2]) is False):
+        if not (entry.name.startswith(".") and entry.name.endswith(STAGE_SUFFIX)) or entry.is_symlink():
+            continue
+        parts = entry.name[: -len(STAGE_SUFFIX)].split(".")  # "", NAME (may hold dots), PID-START, random
+        if entry.is_dir() and len(parts) >= 4 and "-" in parts[-2] and tag_alive(parts[-2]) is False:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

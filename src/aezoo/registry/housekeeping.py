@@ -79,7 +79,7 @@ def checkpoint_path(home: Path, key: str) -> Path:
 def claim_checkpoint(home: Path, key: str, doing: str = "training") -> Claim:
     """Create ``checkpoints/KEY/`` if needed and claim it for this process until the claim is released or the
     process ends: `gc` leaves it alone and a second claim (a second `--resume KEY`) is refused, naming the
-    holder. ``claim.path.parent`` is the folder."""
+    holder. ``claim.folder`` is the folder."""
     folder = checkpoint_path(home, key)
     with registry_lock(home):  # gc and other claims look at the folder under this lock
         make_dirs(folder)
@@ -141,7 +141,8 @@ def checkpoints(home: Path) -> list[CheckpointInfo]:
 def _describe_checkpoint(folder: Path, owner: str | None) -> CheckpointInfo:
     path = folder / paths.CHECKPOINT
     try:
-        modified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((path if path.exists() else folder).stat().st_mtime))
+        mtime = (path if path.exists() else folder).stat().st_mtime
+        modified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime))
     except OSError:
         modified = ""
     try:

@@ -154,6 +154,11 @@ class Claim:
         self._file.write(json.dumps(_me(doing)).encode())
         self._file.flush()
 
+    @property
+    def folder(self) -> Path:
+        """The claimed folder."""
+        return self.path.parent
+
     def release(self) -> None:
         if self._file is not None:
             self._file.close()  # closing drops the flock

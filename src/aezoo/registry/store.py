@@ -29,13 +29,13 @@ from aezoo.registry.files import (
 from aezoo.registry.lock import Claim, process_tag
 from aezoo.registry.record import MANIFEST_FORMAT, RunRecord, read_manifest, record_from_dir, run_metrics
 from aezoo.registry.refs import (
+    choices,
     damaged_error,
     resolve,
     unknown_ref,
     validate_alias,
     validate_name,
     validate_run_name,
-    choices,
 )
 from aezoo.registry.scan import Snapshot, alias_files, is_version, read_alias, scan
 
