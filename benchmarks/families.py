@@ -27,6 +27,7 @@ import torch
 import aezoo
 from aezoo.api.classifier import class_consistency
 from aezoo.core.evaluator import Evaluator
+from aezoo.core.runtime.memory import keep_freed_memory
 from aezoo.api.evaluate import first
 from aezoo.registry import Registry
 
@@ -89,6 +90,7 @@ def main() -> None:
     ap.add_argument("--pythae-python", default=None)
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
+    keep_freed_memory()  # as `zoo train` does: this process is ours
     home = tempfile.mkdtemp(prefix="aezoo-families-")
     registry, cache = Registry(home), Path(home) / "cache"
     splits = aezoo.load_dataset("fashion-mnist")

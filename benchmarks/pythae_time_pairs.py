@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 PAIRS = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae"}
 AEZOO = """
 import json, sys, aezoo
+from aezoo.core.runtime.memory import keep_freed_memory
+keep_freed_memory()  # as `zoo train` does
 model = aezoo.train(sys.argv[1], dataset="fashion-mnist", hyperparameters={"latent_dim": 16},
                     epochs=int(sys.argv[2]), progress=False)
 print(json.dumps({"train_seconds": model.run.metrics["train_seconds"], "precision": model.run.metrics["precision"]}))

@@ -71,9 +71,11 @@ def aezoo_trainer(epochs: int, limit: int, precision: str, compile: bool = False
 
     from aezoo.api.build import create_model
     from aezoo.api.catalog import load_dataset
-    from aezoo.core.trainer import TrainConfig, Trainer
     from aezoo.api.train import _write_checkpoint
+    from aezoo.core.runtime.memory import keep_freed_memory
+    from aezoo.core.trainer import TrainConfig, Trainer
 
+    keep_freed_memory()  # as `zoo train` does
     splits = load_dataset("fashion-mnist")
     splits.train.images = splits.train.images[:limit]
     splits.val.images = splits.val.images[: max(1, len(splits.val) * len(splits.train) // 55000)]  # same 1:11 share

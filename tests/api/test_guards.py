@@ -17,7 +17,7 @@ from helpers import zoo
 
 import aezoo
 from aezoo.api.share import export_run
-from aezoo.core.trainer import Progress
+from aezoo.core.events import TrainingEvents
 from aezoo.errors import RegistryError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError
@@ -133,7 +133,7 @@ def test_resume_with_an_unknown_key_lists_the_checkpoints_and_creates_nothing(zo
     assert Registry().list_checkpoints() == [] and Registry().list() == []
 
 
-class InterruptAfter(Progress):
+class InterruptAfter(TrainingEvents):
     """Sends this process a Ctrl-C after ``n`` batches."""
 
     def __init__(self, n: int):

@@ -12,7 +12,8 @@ from helpers import zoo
 
 import aezoo
 from aezoo.api.train import Interrupted, train
-from aezoo.core.trainer import Progress, TrainConfig
+from aezoo.core.events import TrainingEvents
+from aezoo.core.trainer import TrainConfig
 from aezoo.registry import Registry
 
 
@@ -56,7 +57,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
     assert not torch.equal(a.state_dict()["decoder.fc.weight"], c.state_dict()["decoder.fc.weight"])
 
 
-class InterruptAfter(Progress):
+class InterruptAfter(TrainingEvents):
     """Sends this process a Ctrl-C (SIGINT) after ``n`` batches, as a user would."""
 
     def __init__(self, n):

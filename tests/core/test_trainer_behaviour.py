@@ -1,5 +1,6 @@
-"""What training promises beyond "the loss fell": any non-finite loss stops it where it happened, the best
-validation weights are the ones kept, and a second Ctrl-C stops at once."""
+"""What training promises beyond "the loss fell": any non-finite loss stops it where it happened, a crash leaves
+a resumable checkpoint and says how to resume (or leaves no folder), the best validation weights are the ones
+kept, and a second Ctrl-C stops at once."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import torch
 
 import aezoo
 from aezoo.api.train import train
-from aezoo.core.trainer import Progress
+from aezoo.core.events import TrainingEvents
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
 from aezoo.registry import Registry
@@ -46,6 +47,86 @@ def test_an_infinite_loss_stops_training_naming_the_batch_and_saves_nothing(aezo
     assert Registry().list() == [] and Registry().list_checkpoints() == []
 
 
+CRASH_AT = {"call": 3, "error": RuntimeError}  # which training call of the loss raises, and what
+
+
+def build_crash_on_call(input_shape, latent_dim: int = 2):
+    """An mlp-ae whose loss raises CRASH_AT["error"] on training call CRASH_AT["call"] (None: never)."""
+    model = aezoo.create_model("mlp-ae", input_shape=input_shape, latent_dim=latent_dim, hidden=(16,))
+    clean_loss, calls = model.loss, [0]
+
+    def loss(x, step=None):
+        if model.training:
+            calls[0] += 1
+            if calls[0] == CRASH_AT["call"]:
+                raise CRASH_AT["error"]("the objective failed")
+        return clean_loss(x, step)
+
+    model.loss = loss
+    return model
+
+
+class CrashPlugin:
+    @aezoo.hookimpl
+    def register_models(self, register):
+        register("crash-ae", build_crash_on_call, "Loss raises on a chosen training call")
+
+
+def checkpoint_folders(home):
+    """Every folder under the registry's checkpoints/, empty ones included (list_checkpoints skips those)."""
+    root = home / "checkpoints"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def test_a_crash_before_the_first_checkpoint_leaves_no_folder(aezoo_plugin, monkeypatch, zoo_home):
+    aezoo_plugin(CrashPlugin(), "crash")
+    monkeypatch.setitem(CRASH_AT, "call", 3)
+    with pytest.raises(RuntimeError, match="the objective failed") as err:
+        train("crash-ae", epochs=2, batch_size=256, progress=False)
+    assert not any("--resume" in note for note in getattr(err.value, "__notes__", []))
+    assert checkpoint_folders(zoo_home) == [] and Registry().list() == []
+
+
+def test_a_crash_after_a_checkpoint_offers_resume_and_the_resume_finishes(aezoo_plugin, monkeypatch, zoo_home):
+    aezoo_plugin(CrashPlugin(), "crash")
+    monkeypatch.setitem(CRASH_AT, "call", 6 + 2)  # digits: 1294 images, 6 batches of 256; epoch 2, batch 2
+    with pytest.raises(RuntimeError, match="the objective failed") as err:
+        train("crash-ae", epochs=2, batch_size=256, checkpoint_every=0, progress=False)
+    (key,) = [p.name for p in Registry().list_checkpoints()]
+    assert checkpoint_folders(zoo_home) == [key]
+    assert f"resume with: zoo train --resume {key}" in "\n".join(getattr(err.value, "__notes__", []))
+    monkeypatch.setitem(CRASH_AT, "call", None)
+    model = train("", resume=key, progress=False)
+    assert [r.id for r in Registry().list()] == [model.run.id] and checkpoint_folders(zoo_home) == []
+    assert model.run.metrics["epochs_trained"] == 2
+
+
+def test_zoo_train_tells_in_one_line_how_to_resume_after_a_crash(aezoo_plugin, monkeypatch, zoo):
+    from aezoo.core import trainer
+
+    aezoo_plugin(CrashPlugin(), "crash")
+    monkeypatch.setitem(CRASH_AT, "call", 6 + 2)
+    monkeypatch.setitem(CRASH_AT, "error", ValueError)  # a user-facing kind: the CLI prints it in one line
+    config = trainer.TrainConfig
+    monkeypatch.setattr(trainer, "TrainConfig", lambda **kw: config(**kw, checkpoint_every=0))
+    result = zoo("train", "crash-ae", "--epochs", 2, "--batch-size", 256)
+    (key,) = [p.name for p in Registry().list_checkpoints()]
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [s for s in result.output.splitlines() if s.startswith("Error:")]
+    assert "the objective failed" in line and line.endswith(f"resume with: zoo train --resume {key}")
+
+
+class FailsToStart(TrainingEvents):
+    def train_start(self, info):
+        raise RuntimeError("the tracker cannot start")
+
+
+def test_a_tracker_failing_at_the_start_leaves_no_folder(zoo_home):
+    with pytest.raises(RuntimeError, match="the tracker cannot start"):
+        train("mlp-ae", epochs=1, progress=False, trackers=[FailsToStart()])
+    assert checkpoint_folders(zoo_home) == [] and Registry().list() == []
+
+
 def load_white_then_black(path, data_dir, download):
     """Training images all white, validation and test images all black: every step makes validation worse."""
     white = torch.full((256, 1, 8, 8), 255, dtype=torch.uint8)
@@ -71,7 +152,7 @@ def test_the_best_validation_epochs_weights_are_kept_not_the_last(aezoo_plugin):
         assert val_loss == pytest.approx(history[0]["val_loss"], rel=1e-5)
 
 
-class CtrlCTwice(Progress):
+class CtrlCTwice(TrainingEvents):
     """Presses Ctrl-C twice during batch ``n``, as an impatient user does."""
 
     def __init__(self, n: int):

@@ -1,8 +1,11 @@
 """The Trainer's fast path: losses summed on the device and read every log_every steps, precision chosen
-automatically, freed memory kept by malloc, batches sliced where the images live, --profile and --compile."""
+automatically, freed memory kept by malloc (when `zoo train` asks), batches sliced where the images live,
+--profile and --compile."""
+import ctypes.util
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +16,7 @@ from aezoo.api.build import create_model
 from aezoo.api.train import train
 from aezoo.cli import main
 from aezoo.core.events import TrainingEvents
+from aezoo.core.runtime import memory
 from aezoo.core.runtime import precision as precision_mod
 from aezoo.core.trainer import TrainConfig, Trainer, resident
 from aezoo.errors import TrainingError
@@ -113,6 +117,30 @@ def test_freed_activations_are_reused_instead_of_faulted_in_again():
     plain, kept = faults("plain"), faults("keep")
     assert plain > 50 * 300  # each 1.6 MB block faulted in page by page: measured 39179 every time
     assert kept < plain / 5  # measured 3300-5000: the freed heap is reused and grows by the difference only
+
+
+class RecordingLibc:
+    """Stands in for glibc: records mallopt calls instead of changing this process's allocator."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mallopt(self, param, value):
+        self.calls.append((param, value))
+        return 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc thresholds")
+def test_aezoo_train_leaves_the_allocator_alone_and_zoo_train_tunes_it(monkeypatch, zoo):
+    libc = RecordingLibc()
+    monkeypatch.setattr(memory, "_done", False)
+    monkeypatch.setattr(memory, "ctypes", SimpleNamespace(CDLL=lambda name: libc, util=ctypes.util))
+    train("mlp-ae", epochs=1, progress=False)
+    assert libc.calls == []  # a library does not retune its host's malloc
+    result = zoo("train", "mlp-ae", "--epochs", 1)
+    assert result.exit_code == 0, result.output
+    assert libc.calls == [(memory.M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD),
+                          (memory.M_TRIM_THRESHOLD, memory.TRIM_THRESHOLD)]
 
 
 def test_a_cpu_split_is_sliced_where_it_is():

@@ -11,7 +11,7 @@ from helpers import one_thread, zoo_ok
 
 import aezoo
 from aezoo.api.train import Interrupted, train
-from aezoo.core.trainer import Progress
+from aezoo.core.events import TrainingEvents
 from aezoo.registry import Registry
 
 LIKELIHOOD_METRICS = ("kl", "neg_elbo", "iw_nll")
@@ -117,7 +117,7 @@ def test_every_model_trains_evaluates_samples_reloads_and_travels(name, tmp_path
     assert_same_weights(model, aezoo.load(imported))
 
 
-class InterruptAfter(Progress):
+class InterruptAfter(TrainingEvents):
     """Sends this process a Ctrl-C after ``n`` batches, as a user would."""
 
     def __init__(self, n):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,16 @@ import torch
 from aezoo import __version__
 from aezoo.api.build import create_model
 from aezoo.api.catalog import load_dataset, model_spec
+from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
 from aezoo.core.events import Fanout, TrainingEvents
 from aezoo.core.runtime.device import resolve_device
 from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
-from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainState
-from aezoo.errors import AezooError, TrainingError
-from aezoo.registry import Registry
+from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState
+from aezoo.data.splits import Splits
+from aezoo.errors import AezooError, TrainingError, UnknownNameError
+from aezoo.registry import Registry, RunRecord
+from aezoo.registry.refs import validate_name
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
@@ -89,57 +92,21 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
 
     ``progress``: None shows a progress bar (tqdm.auto: a widget in notebooks) and a short summary; False shows
     nothing; or any TrainingEvents. ``log``: tracker specs such as ``"tensorboard:runs"`` or ``"mlflow"``;
-    ``trackers``: TrainingEvents objects of your own. All of them receive the same events."""
-    from dataclasses import fields
+    ``trackers``: TrainingEvents objects of your own. All of them receive the same events.
 
-    from aezoo.registry.refs import validate_name
-
-    if options:
-        valid = [f.name for f in fields(TrainConfig)]
-        unknown = sorted(set(options) - set(valid))
-        if unknown or config is not None:
-            problem = f"unknown settings {', '.join(unknown)}" if unknown else "both config= and settings"
-            raise TypeError(f"train() got {problem}; settings are {', '.join(valid)} (or config=TrainConfig(...))")
-        config = TrainConfig(**options)
-
-    registry = registry or Registry()
-    state = None
+    On Linux, CPU training runs faster after ``aezoo.core.runtime.memory.keep_freed_memory()`` (``zoo train``
+    calls it): it retunes glibc's malloc for the whole process, so this function leaves that choice to you."""
+    registry, config = registry or Registry(), _settings(config, options)
     if resume is not None:
-        known = [p.name for p in registry.list_checkpoints()]
-        if resume not in known:
-            from aezoo.errors import UnknownNameError
-
-            raise UnknownNameError("checkpoint", resume, known)
-        spec, state = read_checkpoint(registry.checkpoint_dir(resume))
-        key = resume
-        saved = [r.id for r in registry.list() if r.config.get("checkpoint_key") == key]
-        if saved:  # killed after the final save, before the checkpoint was removed
-            registry.remove_checkpoint(key)
-            raise AezooError(f"checkpoint {key} was already saved as run {saved[0]}; nothing to resume "
-                             "(the checkpoint is now removed)")
+        spec, state = _resumable(registry, resume)
         model, dataset, data_dir, name = spec["model"], spec["dataset"], spec["data_dir"], spec["name"]
-        hyperparameters, config = spec["hyperparameters"], TrainConfig(**spec["train"])
+        hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
     else:
-        config = config or TrainConfig()
         config.check()
-        key = f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
-    if name is not None and resume is None:  # fail before training, not after
-        validate_name(name)
-        taken = [r.id for r in registry.list() if r.name == name]
-        if taken:
-            raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
-                             f"(or leave it out: runs are also named by id)")
-    if not config.lr <= FLOAT32_MAX:
-        raise AezooError(f"learning rate {config.lr:g} does not fit in float32 (at most {FLOAT32_MAX:.3g}); "
-                         "use a learning rate such as 1e-3")
-    if not 0 <= config.seed < 2**63:
-        raise AezooError(f"seed {config.seed} is out of range: use an integer from 0 to {2**63 - 1}")
-    config.device = resolve_device(config.device)
-    rank, world = init_distributed(config.device)
-    if world > 1:
-        key = same_everywhere(key, world)
-        if config.device.startswith("cuda"):
-            config.device = f"cuda:{torch.cuda.current_device()}"
+        _check_name(registry, name)  # fail before training, not after
+        state, key = None, f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
+    _check_numbers(config)
+    rank, world, key = _processes(config, key)
     splits = load_dataset(dataset, data_dir=data_dir, download=download)
     torch.manual_seed(config.seed)
     hp = model_spec(model).check(hyperparameters or {})
@@ -147,38 +114,136 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     spec = {"model": model, "dataset": splits.name, "data_dir": data_dir, "name": name,
             "hyperparameters": hp, "train": asdict(config)}
     events = _events(progress, log, trackers) if rank == 0 else TrainingEvents()
+    trainer = _trainer(net, splits, config, spec, registry, key, events)
+    result = _fit(trainer, state, spec, registry, key, events)
+    net.run = _save(trainer, result, spec, registry, key, events) if rank == 0 else None  # rank 0 alone saves
+    finish_distributed(world)
+    return net.eval()
+
+
+def _settings(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfig:
+    """``config``, or a TrainConfig of the keywords given instead (or of the defaults); unknown keywords are
+    a TypeError."""
+    if not options:
+        return config or TrainConfig()
+    valid = [f.name for f in fields(TrainConfig)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown or config is not None:
+        problem = f"unknown settings {', '.join(unknown)}" if unknown else "both config= and settings"
+        raise TypeError(f"train() got {problem}; settings are {', '.join(valid)} (or config=TrainConfig(...))")
+    return TrainConfig(**options)
+
+
+def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState]:
+    """The run specification and training state of checkpoint ``key``, which must exist and not be saved yet."""
+    known = [p.name for p in registry.list_checkpoints()]
+    if key not in known:
+        raise UnknownNameError("checkpoint", key, known)
+    spec, state = read_checkpoint(registry.checkpoint_dir(key))
+    saved = [r.id for r in registry.list() if r.config.get("checkpoint_key") == key]
+    if saved:  # killed after the final save, before the checkpoint was removed
+        registry.remove_checkpoint(key)
+        raise AezooError(f"checkpoint {key} was already saved as run {saved[0]}; nothing to resume "
+                         "(the checkpoint is now removed)")
+    return spec, state
+
+
+def _check_name(registry: Registry, name: str | None) -> None:
+    """A run name must be valid and not taken."""
+    if name is None:
+        return
+    validate_name(name)
+    taken = [r.id for r in registry.list() if r.name == name]
+    if taken:
+        raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
+                         f"(or leave it out: runs are also named by id)")
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Refuse a learning rate or seed that torch cannot hold, before anything is built."""
+    if not config.lr <= FLOAT32_MAX:
+        raise AezooError(f"learning rate {config.lr:g} does not fit in float32 (at most {FLOAT32_MAX:.3g}); "
+                         "use a learning rate such as 1e-3")
+    if not 0 <= config.seed < 2**63:
+        raise AezooError(f"seed {config.seed} is out of range: use an integer from 0 to {2**63 - 1}")
+
+
+def _processes(config: TrainConfig, key: str) -> tuple[int, int, str]:
+    """Resolve the device and join the other processes under torchrun: this one's rank, their number, and
+    rank 0's checkpoint key (the same on every process)."""
+    config.device = resolve_device(config.device)
+    rank, world = init_distributed(config.device)
+    if world > 1:
+        key = same_everywhere(key, world)
+        if config.device.startswith("cuda"):
+            config.device = f"cuda:{torch.cuda.current_device()}"
+    return rank, world, key
+
+
+def _trainer(net: AutoEncoder, splits: Splits, config: TrainConfig, spec: dict[str, Any], registry: Registry,
+             key: str, events: TrainingEvents) -> Trainer:
+    """A Trainer that writes its checkpoints to the registry's ``checkpoints/KEY``, a folder made only once the
+    Trainer has accepted the settings; ``spec["train"]`` then records the precision it resolved."""
 
     def checkpoint(s: TrainState) -> None:
         _write_checkpoint(directory, spec, s)
         events.checkpoint(s.epoch, str(directory / CHECKPOINT_FILE))
 
     trainer = Trainer(net, splits, config, on_checkpoint=checkpoint, progress=events)
-    directory = registry.checkpoint_dir(key)  # after the Trainer has accepted the settings
-    spec["train"] = asdict(config)  # with the precision the Trainer resolved
-    events.train_start({**spec, "key": key, "processes": world, "device": config.device,
-                        "parameters": sum(p.numel() for p in net.parameters()), "aezoo_version": __version__})
+    directory = registry.checkpoint_dir(key)
+    spec["train"] = asdict(config)
+    return trainer
+
+
+def _fit(trainer: Trainer, state: TrainState | None, spec: dict[str, Any], registry: Registry, key: str,
+         events: TrainingEvents) -> TrainResult:
+    """Train, telling the events when it starts and how it ends. Ctrl-C: Interrupted, which names the checkpoint;
+    a non-finite loss: no checkpoint; any other failure: the last checkpoint and the --resume line, or nothing."""
     try:
+        events.train_start({**spec, "key": key, "processes": trainer.world, "device": trainer.config.device,
+                            "parameters": sum(p.numel() for p in trainer.model.parameters()),
+                            "aezoo_version": __version__})
         result = trainer.fit(state)
     except TrainingInterrupted as stop:
         events.train_end({"status": "interrupted", "checkpoint": key})
         raise Interrupted(key, stop.state) from None
     except TrainingError:
-        if rank == 0:
+        if trainer.rank == 0:
             registry.remove_checkpoint(key)
         events.train_end({"status": "failed"})
         raise
-    except BaseException:
+    except BaseException as exc:  # a crash, a full disk, a second Ctrl-C
         events.train_end({"status": "failed"})
-        raise
-    except Exception as exc:  # a crash, a full disk: offer the last checkpoint, or leave no empty folder
-        if rank == 0:
+        if trainer.rank == 0:
             _fail(registry, key, "training stopped", exc)
         raise
     trainer.close()
-    if rank != 0:  # only rank 0 writes to the registry
-        finish_distributed(world)
-        net.run = None
-        return net.eval()
+    return result
+
+
+def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry: Registry, key: str,
+          events: TrainingEvents) -> RunRecord:
+    """Save the trained model as a run (recording its checkpoint key, so a resume of it is refused, never saved
+    twice), then remove the checkpoint. If the save fails, the checkpoint stays and the error offers it."""
+    splits, metrics = trainer.splits, _metrics(result)
+    run_config = {"dataset": splits.name, "data_dir": spec["data_dir"], "input_shape": list(splits.input_shape),
+                  "train": spec["train"], "processes": trainer.world, "aezoo_version": __version__,
+                  "classes": splits.classes, "plugin": plugin_of(spec["model"]), "checkpoint_key": key}
+    state_dict = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
+    try:
+        record = registry.save(spec["model"], state_dict, hyperparameters=spec["hyperparameters"],
+                               input_shape=splits.input_shape, config=run_config, metrics=metrics,
+                               history=result.history, name=spec["name"])
+    except Exception as exc:
+        _fail(registry, key, "the run could not be saved", exc)
+        raise
+    registry.remove_checkpoint(key)
+    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
+    return record
+
+
+def _metrics(result: TrainResult) -> dict[str, Any]:
+    """The run's metrics: how training went, and the best epoch's validation losses."""
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
                "images_per_second": round(result.images_per_second, 1), "precision": result.precision}
@@ -189,33 +254,19 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
     if result.history:
         best = result.history[result.best_epoch - 1]
         metrics.update({k: v for k, v in best.items() if k.startswith("val_")})
-    run_config = {"dataset": splits.name, "data_dir": data_dir, "input_shape": list(splits.input_shape),
-                  "train": asdict(config), "processes": world, "aezoo_version": __version__,
-                  "classes": splits.classes, "plugin": plugin_of(model)}
-    state_dict = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    run_config["checkpoint_key"] = key  # a resume of this key after the save is refused, never saved twice
-    try:
-        record = registry.save(model, state_dict, hyperparameters=hp, input_shape=splits.input_shape,
-                               config=run_config, metrics=metrics, history=result.history, name=name)
-    except Exception as exc:
-        _fail(registry, key, "the run could not be saved", exc)
-        raise
-    registry.remove_checkpoint(key)
-    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
-    finish_distributed(world)
-    net.run = record
-    return net.eval()
+    return metrics
 
 
-def _fail(registry: Registry, key: str, what: str, exc: Exception) -> None:
+def _fail(registry: Registry, key: str, what: str, exc: BaseException) -> None:
     """After a failure: with a checkpoint on disk, raise an error that offers ``zoo train --resume KEY``
-    (a user-facing error) or add that advice to the exception (a bug); without one, remove the empty folder."""
+    (a user-facing error, which the CLI prints in one line) or add that advice to the exception (a bug, a
+    KeyboardInterrupt); without one, remove the empty folder."""
     directory = registry.home / "checkpoints" / key
     if not (directory / CHECKPOINT_FILE).is_file():
         registry.remove_checkpoint(key)
         return
     advice = f"the last checkpoint is kept: fix the cause, then resume with: zoo train --resume {key}"
-    if isinstance(exc, (AezooError, OSError)):
+    if isinstance(exc, (AezooError, ValueError, OSError)):  # what the CLI prints as one line
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TrainingError(f"{what}: {reason}; {advice}") from exc
     exc.add_note(advice)

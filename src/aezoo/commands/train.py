@@ -117,9 +117,11 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     from aezoo.api.catalog import model_spec
     from aezoo.api.train import train
     from aezoo.core.events import ConsoleProgress
+    from aezoo.core.runtime.memory import keep_freed_memory
     from aezoo.core.trainer import TrainConfig
     from aezoo.registry import Registry
 
+    keep_freed_memory()  # this process only trains: let freed activations be reused (see core/runtime/memory.py)
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:

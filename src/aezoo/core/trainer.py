@@ -22,7 +22,6 @@ from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
-from aezoo.core.runtime.memory import keep_freed_memory
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
 from aezoo.data.splits import Split, Splits
 from aezoo.errors import TrainingError
@@ -32,7 +31,6 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 SCHEDULES = ("cosine", "constant")
 VAL_BATCH = 256  # validation batch: large enough to amortise per-batch overhead, small enough to stay in cache
 PHASES = ("data", "forward", "backward", "optimiser", "bookkeeping", "validation", "checkpoint")
-Progress = TrainingEvents  # the name before trackers existed
 
 
 def scheduled_lr(base: float, schedule: str, step: int, total: int) -> float:
@@ -169,6 +167,53 @@ class _Clock:
             self.last = now
 
 
+class _LossSums:
+    """The training loss and its parts, times each batch's size, summed on the device since they were last
+    read, so that a GPU need not wait for the host at every step."""
+
+    def __init__(self) -> None:
+        self.sum: torch.Tensor | None = None  # None: nothing added since the last read
+        self.names: list[str] = []  # "loss", then the parts' names
+        self.steps = self.images = 0  # steps and images since the last read
+        self.first = 0  # batches of the epoch done before those steps
+        self.latest = math.nan  # the mean loss at the last read
+
+    def add(self, loss: torch.Tensor, parts: dict[str, torch.Tensor], n: int) -> torch.Tensor:
+        """Add a step's loss and parts (means over its ``n`` images); returns them stacked."""
+        values = torch.stack([loss.detach().float(), *(v.detach().float() for v in parts.values())])
+        self.sum = values * n if self.sum is None else self.sum + values * n
+        self.names = self.names or ["loss", *parts]
+        self.steps += 1
+        self.images += n
+        return values
+
+    def span(self, batch: int) -> str:
+        """The batches added since the last read, ``batch`` being the last of them: "batch 3", "batches 1-4"."""
+        return f"batch {batch}" if self.steps == 1 else f"batches {self.first + 1}-{batch}"
+
+    def clear(self, batch: int) -> None:
+        """Start summing afresh after ``batch``."""
+        self.sum, self.steps, self.images, self.first = None, 0, 0, batch
+
+
+@dataclass
+class _Fit:
+    """What one call of ``Trainer.fit`` keeps beside the TrainState it checkpoints."""
+
+    train: Split  # where batches are sliced (on an accelerator when it fits there)
+    val: Split
+    batch_size: int  # per process; the global batch is config.batch_size
+    batches: int  # per epoch and process
+    total: int  # optimiser steps of the whole run
+    losses: _LossSums
+    started: float  # perf_counter() at the start, less the seconds of the run before a resume
+    shuffle: torch.Generator = field(default_factory=torch.Generator)  # seeded each epoch
+    images: int = 0  # trained on by this process in this call
+    compile_seconds: float | None = None  # first step and first validation, when compiling
+    last_checkpoint: float = field(default_factory=time.perf_counter)
+    stopped_early: bool = False
+
+
 def _optimizer(kind: str, params: list[nn.Parameter], lr: float, settings: dict[str, Any],
                name: str = "") -> torch.optim.Optimizer:
     """The torch optimiser, fused (one kernel for all parameters) where torch has that for it and the device."""
@@ -240,8 +285,6 @@ class Trainer:
         check_precision(config.precision, self.device)
         self.on_checkpoint = on_checkpoint or (lambda state: None)
         self.events = progress or TrainingEvents()
-        if self.device.type == "cpu":
-            keep_freed_memory()
         self.model.to(self.device)
         self.rank, self.world = world()
         if config.compile:
@@ -263,45 +306,118 @@ class Trainer:
         self.log_every = config.log_every or (1 if self.device.type == "cpu" else 50)
         self.clock = _Clock(config.profile, self.device)
 
-    @property
-    def progress(self) -> TrainingEvents:
-        return self.events
+    # ---- the loop: an epoch is _train_epoch (a _train_step per batch), then _end_epoch ----------------------
 
-    @property
-    def optimizer(self) -> torch.optim.Optimizer:
-        """The model's own optimiser (aux networks such as a discriminator have theirs in ``optimizers``)."""
-        return self.optimizers["model"]
+    def fit(self, state: TrainState | None = None) -> TrainResult:
+        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
+        state = TrainState() if state is None else self._restore(state)
+        fit = self._start(state)
+        with _catch_sigint() as interrupted:
+            while state.epoch < self.config.epochs:
+                self._train_epoch(state, fit, interrupted)
+                self._end_epoch(state, fit)
+                if fit.stopped_early:
+                    break
+                if self._any(interrupted[0]):
+                    self._interrupt(state, fit)
+        return self._result(state, fit)
 
-    def _checkpoint(self, state: TrainState) -> None:
-        """Hand the callback references to the live weights and optimiser state (it writes them at once)."""
-        state.model = self.model.state_dict()
-        state.optimizer = {name: opt.state_dict() for name, opt in self.optimizers.items()}
-        state.rng_state = torch.get_rng_state()
-        state.scaler = self.scaler.state_dict() if self.scaler is not None else None
-        try:
-            self.on_checkpoint(state)
-        finally:
-            state.model = state.optimizer = None
+    def _restore(self, state: TrainState) -> TrainState:
+        """The model, optimisers, RNG and loss scale as the checkpointed ``state`` had them."""
+        self.model.load_state_dict(state.model)
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state.optimizer[name])
+        torch.set_rng_state(state.rng_state)
+        if self.scaler is not None and state.scaler:
+            self.scaler.load_state_dict(state.scaler)
+        state.model = state.optimizer = None
+        return state
 
-    def _validate(self, split: Split) -> dict[str, float]:
-        """Mean loss and parts over ``split``, summed on the device and read once."""
-        self.model.eval()
-        names, total = None, None
-        with torch.no_grad(), self.autocast():
-            for x, _ in split.batches(VAL_BATCH, device=self.device):
-                loss, parts = self.model.loss(x)
-                names = names or ["loss", *parts]
-                values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
-                total = values if total is None else total + values
+    def _start(self, state: TrainState) -> _Fit:
+        """This call's data, batches, clock and first learning rate, with the model in training mode."""
+        cfg, train = self.config, resident(self.splits.train, self.device)
+        batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
+        batches = math.ceil(len(train) // self.world / batch_size)
+        fit = _Fit(train, resident(self.splits.val, self.device), batch_size, batches, cfg.epochs * batches,
+                   _LossSums(), started=time.perf_counter() - state.seconds)
+        self.clock.last = time.perf_counter()
+        self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * batches + state.batch, fit.total))
         self.model.train()
-        if total is None:
-            return {}
-        return {k: v / len(split) for k, v in zip(names, total.tolist())}
+        return fit
 
-    def _set_lr(self, factor: float) -> None:
-        for opt in self.optimizers.values():
-            for group in opt.param_groups:
-                group["lr"] = group["base_lr"] * factor
+    def _train_epoch(self, state: TrainState, fit: _Fit, interrupted: list[bool]) -> None:
+        """The epoch's batches from ``state.batch`` on, in an order set by the seed and the epoch alone; on
+        Ctrl-C, the batch in flight finishes and a checkpoint is written."""
+        cfg = self.config
+        fit.shuffle.manual_seed(cfg.seed + state.epoch)  # each epoch's order depends only on seed and epoch
+        self.events.epoch_start(state.epoch + 1, cfg.epochs, fit.batches)
+        fit.losses.first = state.batch
+        self.clock.lap("bookkeeping")
+        for x, _ in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
+                                      device=self.device, shard=(self.rank, self.world)):
+            self.clock.lap("data")
+            self._train_step(x, state, fit)
+            self.events.batch(fit.losses.latest, len(x))
+            self.clock.lap("bookkeeping")
+            if self._any(interrupted[0]):
+                self._interrupt(state, fit)
+        self._read_losses(state, fit)
+
+    def _train_step(self, x: torch.Tensor, state: TrainState, fit: _Fit) -> None:
+        """One optimiser step on batch ``x`` at the scheduled learning rate; its losses are added up on the
+        device and read every ``log_every`` steps and at the epoch's last batch."""
+        cfg, done = self.config, state.epoch * fit.batches + state.batch
+        if cfg.schedule != "constant":
+            self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
+        timing_compile = cfg.compile and fit.compile_seconds is None
+        t0 = time.perf_counter()
+        loss, parts = self._step(x, Step(done, state.epoch, fit.total))
+        values = fit.losses.add(loss, parts, len(x))
+        if timing_compile:
+            values.sum().item()  # wait for the device
+            fit.compile_seconds = time.perf_counter() - t0
+        state.seen += len(x)
+        state.batch += 1
+        fit.images += len(x)
+        if fit.losses.steps >= self.log_every or state.batch == fit.batches:
+            self._read_losses(state, fit)
+
+    def _end_epoch(self, state: TrainState, fit: _Fit) -> None:
+        """The epoch's record, the best weights so far, early stopping, and a checkpoint after the last epoch or
+        when ``checkpoint_every`` seconds have passed since the previous one."""
+        cfg, record = self.config, self._epoch_record(state, fit)
+        state.history.append(record)
+        if record["val_loss"] < state.best_loss:
+            state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
+            state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
+        self.events.epoch_end(record)
+        if self.events.wants_images:
+            self._images(state.epoch)
+        self.clock.lap("bookkeeping")
+        state.seconds = time.perf_counter() - fit.started
+        if cfg.patience is not None and state.epoch - state.best_epoch >= cfg.patience:
+            fit.stopped_early = True
+        if (state.epoch == cfg.epochs or fit.stopped_early
+                or time.perf_counter() - fit.last_checkpoint >= cfg.checkpoint_every):
+            self._checkpoint(state)
+            fit.last_checkpoint = time.perf_counter()
+            self.clock.lap("checkpoint")
+
+    def _result(self, state: TrainState, fit: _Fit) -> TrainResult:
+        """The best validation epoch's weights back in the model (unless ``restore_best`` is off), and the
+        result; images per second leave out the compile time."""
+        cfg = self.config
+        if cfg.restore_best and state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        seconds = time.perf_counter() - fit.started
+        timed = seconds - (fit.compile_seconds or 0.0)
+        return TrainResult(state.history, state.best_epoch, fit.stopped_early, seconds,
+                           fit.images * self.world / max(timed, 1e-9), cfg.precision,
+                           None if fit.compile_seconds is None else round(fit.compile_seconds, 3),
+                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)
+
+    # ---- the parts of an epoch ---------------------------------------------------------------------------
 
     def _step(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One optimiser step of every optimiser."""
@@ -331,6 +447,89 @@ class Trainer:
             self._weights_from_rank0()  # first forward (a VQ codebook from each process's own first batch)
         self.clock.lap("optimiser")
         return loss, parts
+
+    def _read_losses(self, state: TrainState, fit: _Fit) -> None:
+        """Move the device's loss sums into ``state.sums`` (one host sync), check them, report them."""
+        losses = fit.losses
+        if losses.sum is None:
+            return
+        values = losses.sum.tolist()
+        bad = [(k, v) for k, v in zip(losses.names, values) if not math.isfinite(v)]
+        if bad:
+            what, number = bad[0]
+            what = what if what == "loss" or what.endswith("loss") else f"{what} loss"
+            raise TrainingError(
+                f"{what} became {number / losses.images} in epoch {state.epoch + 1}, {losses.span(state.batch)}; "
+                f"nothing was saved. Try a smaller learning rate (now {self.config.lr:g}) or --precision fp32"
+            )
+        for k, v in zip(losses.names, values):
+            state.sums[k] = state.sums.get(k, 0.0) + v
+        losses.latest = values[0] / losses.images
+        self.events.step_metrics(state.epoch * fit.batches + state.batch,
+                                 {k: v / losses.images for k, v in zip(losses.names, values)})
+        losses.clear(state.batch)
+
+    def _epoch_record(self, state: TrainState, fit: _Fit) -> dict[str, Any]:
+        """The epoch's history record: mean training losses over every process, then validation losses."""
+        record: dict[str, Any] = {"epoch": state.epoch + 1}
+        sums, seen = self._gather(state.sums, state.seen)
+        record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
+        t0 = time.perf_counter()
+        record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(fit.val)).items()})
+        if self.config.compile and state.epoch == 0 and fit.compile_seconds is not None:
+            fit.compile_seconds += time.perf_counter() - t0  # the first validation compiles the eval graphs
+        self.clock.lap("validation")
+        record["seconds"] = round(time.perf_counter() - fit.started, 3)
+        return record
+
+    def _interrupt(self, state: TrainState, fit: _Fit) -> None:
+        """Ctrl-C: a checkpoint of where training stands, then TrainingInterrupted."""
+        self._read_losses(state, fit)
+        state.seconds = time.perf_counter() - fit.started
+        self._checkpoint(state)
+        raise TrainingInterrupted(state)
+
+    def _checkpoint(self, state: TrainState) -> None:
+        """Hand the callback references to the live weights and optimiser state (it writes them at once)."""
+        state.model = self.model.state_dict()
+        state.optimizer = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        state.rng_state = torch.get_rng_state()
+        state.scaler = self.scaler.state_dict() if self.scaler is not None else None
+        try:
+            self.on_checkpoint(state)
+        finally:
+            state.model = state.optimizer = None
+
+    def _validate(self, split: Split) -> dict[str, float]:
+        """Mean loss and parts over ``split``, summed on the device and read once."""
+        self.model.eval()
+        names, total = None, None
+        with torch.no_grad(), self.autocast():
+            for x, _ in split.batches(VAL_BATCH, device=self.device):
+                loss, parts = self.model.loss(x)
+                names = names or ["loss", *parts]
+                values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
+                total = values if total is None else total + values
+        self.model.train()
+        if total is None:
+            return {}
+        return {k: v / len(split) for k, v in zip(names, total.tolist())}
+
+    def _images(self, epoch: int, n: int = 8) -> None:
+        """Validation originals above their reconstructions, for trackers that show images."""
+        x = self.splits.val.floats(n).to(self.device)
+        self.model.eval()
+        with torch.no_grad():
+            grid = torch.cat([x, self.model.reconstruct(x).float()]).cpu()
+        self.model.train()
+        self.events.images("reconstructions", grid, epoch)
+
+    def _set_lr(self, factor: float) -> None:
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = group["base_lr"] * factor
+
+    # ---- several processes -------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Drop the DistributedDataParallel wrapper now: its reducer must go before the process group does, or
@@ -372,138 +571,3 @@ class Trainer:
         t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=self.device)
         dist.broadcast(t, 0)
         return dict(zip(keys, t.tolist()))
-
-    def _images(self, epoch: int, n: int = 8) -> None:
-        """Validation originals above their reconstructions, for trackers that show images."""
-        x = self.splits.val.floats(n).to(self.device)
-        self.model.eval()
-        with torch.no_grad():
-            grid = torch.cat([x, self.model.reconstruct(x).float()]).cpu()
-        self.model.train()
-        self.events.images("reconstructions", grid, epoch)
-
-    def fit(self, state: TrainState | None = None) -> TrainResult:
-        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
-        cfg, train = self.config, resident(self.splits.train, self.device)
-        shuffle = torch.Generator()
-        if state is None:
-            state = TrainState()
-        else:
-            self.model.load_state_dict(state.model)
-            for name, opt in self.optimizers.items():
-                opt.load_state_dict(state.optimizer[name])
-            torch.set_rng_state(state.rng_state)
-            if self.scaler is not None and state.scaler:
-                self.scaler.load_state_dict(state.scaler)
-            state.model = state.optimizer = None
-        batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
-        n_batches = math.ceil(len(train) // self.world / batch_size)
-        total = cfg.epochs * n_batches
-        stopped_early, compile_seconds = False, None
-        started, images, last_checkpoint = time.perf_counter() - state.seconds, 0, time.perf_counter()
-        pending: dict[str, Any] = {"sum": None, "names": None, "steps": 0, "images": 0, "first": 0}
-        loss_now = math.nan
-        val = resident(self.splits.val, self.device)
-        self.clock.last = time.perf_counter()
-        self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * n_batches + state.batch, total))
-        self.model.train()
-
-        def read() -> None:
-            """Move the device's loss sums into ``state.sums`` (one host sync), check them, report them."""
-            nonlocal loss_now
-            if pending["sum"] is None:
-                return
-            values = pending["sum"].tolist()
-            bad = [(k, v) for k, v in zip(pending["names"], values) if not math.isfinite(v)]
-            if bad:
-                where = (f"batch {state.batch}" if pending["steps"] == 1
-                         else f"batches {pending['first'] + 1}-{state.batch}")
-                what, number = bad[0]
-                what = what if what == "loss" or what.endswith("loss") else f"{what} loss"
-                raise TrainingError(
-                    f"{what} became {number / pending['images']} in epoch {state.epoch + 1}, {where}; nothing was "
-                    f"saved. Try a smaller learning rate (now {cfg.lr:g}) or --precision fp32"
-                )
-            for k, v in zip(pending["names"], values):
-                state.sums[k] = state.sums.get(k, 0.0) + v
-            loss_now = values[0] / pending["images"]
-            self.events.step_metrics(state.epoch * n_batches + state.batch,
-                                     {k: v / pending["images"] for k, v in zip(pending["names"], values)})
-            pending.update({"sum": None, "steps": 0, "images": 0, "first": state.batch})
-
-        with _catch_sigint() as interrupted:
-            while state.epoch < cfg.epochs:
-                shuffle.manual_seed(cfg.seed + state.epoch)  # each epoch's order depends only on seed and epoch
-                self.events.epoch_start(state.epoch + 1, cfg.epochs, n_batches)
-                pending["first"] = state.batch
-                self.clock.lap("bookkeeping")
-                for x, _ in train.batches(batch_size, shuffle=True, generator=shuffle, start=state.batch,
-                                          device=self.device, shard=(self.rank, self.world)):
-                    self.clock.lap("data")
-                    done = state.epoch * n_batches + state.batch
-                    if cfg.schedule != "constant":
-                        self._set_lr(scheduled_lr(1.0, cfg.schedule, done, total))
-                    timing_compile = cfg.compile and compile_seconds is None
-                    t0 = time.perf_counter()
-                    loss, parts = self._step(x, Step(done, state.epoch, total))
-                    values = torch.stack([loss.detach().float(), *(v.detach().float() for v in parts.values())])
-                    if timing_compile:
-                        values.sum().item()  # wait for the device
-                        compile_seconds = time.perf_counter() - t0
-                    n = len(x)
-                    pending["sum"] = values * n if pending["sum"] is None else pending["sum"] + values * n
-                    pending["names"] = pending["names"] or ["loss", *parts]
-                    pending["steps"] += 1
-                    pending["images"] += n
-                    state.seen += n
-                    state.batch += 1
-                    images += n
-                    if pending["steps"] >= self.log_every or state.batch == n_batches:
-                        read()
-                    self.events.batch(loss_now, n)
-                    self.clock.lap("bookkeeping")
-                    if self._any(interrupted[0]):
-                        read()
-                        state.seconds = time.perf_counter() - started
-                        self._checkpoint(state)
-                        raise TrainingInterrupted(state)
-                read()
-                record = {"epoch": state.epoch + 1}
-                sums, seen = self._gather(state.sums, state.seen)
-                record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
-                t0 = time.perf_counter()
-                record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(val)).items()})
-                if cfg.compile and state.epoch == 0 and compile_seconds is not None:
-                    compile_seconds += time.perf_counter() - t0  # the first validation compiles the eval graphs
-                self.clock.lap("validation")
-                record["seconds"] = round(time.perf_counter() - started, 3)
-                state.history.append(record)
-                if record["val_loss"] < state.best_loss:
-                    state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
-                    state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
-                self.events.epoch_end(record)
-                if self.events.wants_images:
-                    self._images(state.epoch)
-                self.clock.lap("bookkeeping")
-                state.seconds = time.perf_counter() - started
-                last = state.epoch == cfg.epochs
-                if cfg.patience is not None and state.epoch - state.best_epoch >= cfg.patience:
-                    stopped_early = last = True
-                if last or time.perf_counter() - last_checkpoint >= cfg.checkpoint_every:
-                    self._checkpoint(state)
-                    last_checkpoint = time.perf_counter()
-                    self.clock.lap("checkpoint")
-                if stopped_early:
-                    break
-                if self._any(interrupted[0]):
-                    self._checkpoint(state)
-                    raise TrainingInterrupted(state)
-        if cfg.restore_best and state.best_weights is not None:
-            self.model.load_state_dict(state.best_weights)
-        seconds = time.perf_counter() - started
-        timed = seconds - (compile_seconds or 0.0)
-        return TrainResult(state.history, state.best_epoch, stopped_early, seconds,
-                           images * self.world / max(timed, 1e-9), cfg.precision,
-                           None if compile_seconds is None else round(compile_seconds, 3),
-                           {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)

@@ -5,6 +5,10 @@ kernel when it is freed; a conv net's activations for a batch of 128 are a few M
 fresh pages and pays a page fault for each 4 KiB of them. A plain loop that happens to load and free a few
 MiB first (a test set) raises glibc's dynamic threshold and runs faster for no visible reason. We set the
 thresholds explicitly instead: blocks up to 32 MiB come from the heap, and up to 64 MiB of freed heap is kept.
+
+This changes the allocator of the whole process, so the library never does it on its own: ``zoo train`` and
+the benchmarks call ``keep_freed_memory()``; from Python, call it yourself before ``aezoo.train`` if the
+process is yours to tune.
 """
 from __future__ import annotations
 
