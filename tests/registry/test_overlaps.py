@@ -96,6 +96,13 @@ def test_run_names_that_read_as_run_ids_or_models_are_refused(zoo, zoo_home, tmp
     assert [r.id for r in reg.list()] == ["mlp-ae-1"]
 
 
+@pytest.mark.parametrize("name", ["conv-vae-2", "conv-vae"])
+def test_train_refuses_such_a_name_before_training(zoo, name):
+    result = zoo("train", "mlp-ae", "--epochs", "1", "--name", name)
+    assert f"run name {name!r}" in one_error_line(result)
+    assert "epoch 1/1" not in result.output and Registry().list_checkpoints() == []
+
+
 def test_ordinary_run_names_are_still_accepted(zoo_home):
     reg = Registry()
     for name in ("baseline", "exp-v2", "run_3", "2024-06-mnist", "vae.final"):
@@ -144,6 +151,24 @@ def test_gc_keeps_an_empty_checkpoint_folder_while_its_training_runs(zoo_home):
     assert reg.gc(max_age_s=0) == [folder] and not folder.exists()
 
 
+def test_gc_during_the_first_epoch_of_a_training_leaves_its_checkpoint_folder(zoo, zoo_home, monkeypatch):
+    from aezoo.api import train as training
+
+    real, removed = training._write_checkpoint, []
+
+    def gc_first(directory, spec, state):  # `zoo runs gc` in another shell, before epoch 1's checkpoint
+        removed.extend(Registry().gc(max_age_s=0))
+        os.utime(directory, (0, 0))  # a first epoch that has lasted over an hour
+        removed.extend(Registry().gc())
+        real(directory, spec, state)
+
+    monkeypatch.setattr(training, "_write_checkpoint", gc_first)
+    result = zoo("train", "mlp-ae", "--epochs", "2")
+    assert result.exit_code == 0, result.output  # before the fix: the folder went, the training failed
+    assert removed == [] and [r.id for r in Registry().list()] == ["mlp-ae-1"]
+    assert not any((zoo_home / "checkpoints").iterdir())  # removed after the save as before
+
+
 # ---- 7: one checkpoint is never saved as two runs ------------------------------------------------------------
 
 def test_a_checkpoint_is_claimed_by_one_process_at_a_time(zoo_home):
@@ -166,6 +191,55 @@ def test_a_second_save_of_one_checkpoint_is_refused_under_the_lock(zoo_home):
         reg.save("mlp-ae", {"w": torch.ones(3)}, hyperparameters={}, input_shape=(1, 8, 8),
                  config={"checkpoint_key": key}, metrics={}, history=[])
     assert [r.id for r in reg.list()] == ["mlp-ae-1"]
+
+
+def _checkpoint_of_a_failed_save(zoo, monkeypatch, epochs=2) -> str:
+    """The key of a checkpoint left by a training whose final save hit a full disk."""
+    from aezoo.registry import files
+
+    def full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(files, "write_new", full)
+        patched.setattr("aezoo.registry.store.write_new", full)
+        failed = zoo("train", "mlp-ae", "--epochs", epochs)
+    assert failed.exit_code == 1 and "--resume " in failed.output, failed.output
+    return failed.output.split("--resume ")[1].split()[0]
+
+
+def test_a_second_resume_while_one_is_stalled_before_its_save_is_refused(zoo, zoo_home, monkeypatch, tmp_path):
+    key = _checkpoint_of_a_failed_save(zoo, monkeypatch)
+    go = tmp_path / "go"
+    stalled = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import pathlib, time
+        from aezoo.registry import store
+        real = store.Registry.save
+        def stalled_save(self, *args, **kwargs):
+            print("stalled", flush=True)
+            while not pathlib.Path({str(go)!r}).exists():
+                time.sleep(0.05)
+            return real(self, *args, **kwargs)
+        store.Registry.save = stalled_save
+        from aezoo.cli import main
+        main(["train", "--resume", {key!r}])
+    """)], env={**os.environ, "PYTHONPATH": SRC, "AEZOO_HOME": str(zoo_home), "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in stalled.stdout:
+            if line.strip() == "stalled":
+                break
+        second = zoo("train", "--resume", key)  # before the fix: trained again and saved mlp-ae-1 ...
+        line = one_error_line(second)
+        assert f"checkpoint {key} is being resumed by PID {stalled.pid}" in line
+        assert "epoch" not in second.output.replace(line, "")
+    finally:
+        go.touch()
+        rest = stalled.communicate(timeout=120)[0]
+    assert stalled.returncode == 0, rest  # ... and the stalled one saved mlp-ae-2 from the same checkpoint
+    runs = Registry().list()
+    assert [r.id for r in runs] == ["mlp-ae-1"] and runs[0].config["checkpoint_key"] == key
+    assert Registry().list_checkpoints() == []
 
 
 # ---- 14: a stalled lock holder is named; a dangling home is one line ----------------------------------------
@@ -244,17 +318,7 @@ def test_an_export_in_progress_is_not_cleaned_by_another(zoo_home, tmp_path):
 # ---- 13: checkpoints killed trainings left are listed, with their resume command -----------------------------
 
 def test_checkpoints_of_killed_trainings_are_listed_with_their_resume_command(zoo, zoo_home, monkeypatch):
-    from aezoo.registry import files
-
-    def full(path, data):
-        raise OSError(28, "No space left on device", str(path))
-
-    with monkeypatch.context() as patched:
-        patched.setattr(files, "write_new", full)
-        patched.setattr("aezoo.registry.store.write_new", full)
-        failed = zoo("train", "mlp-ae", "--epochs", "2")
-    assert failed.exit_code == 1
-    key = failed.output.split("--resume ")[1].split()[0]
+    key = _checkpoint_of_a_failed_save(zoo, monkeypatch)
     listed = zoo("runs", "checkpoints")
     assert listed.exit_code == 0, listed.output
     line = next(line for line in listed.output.splitlines() if key in line)

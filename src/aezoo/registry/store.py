@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     import torch
 
 
+class CheckpointSavedError(RegistryError):
+    """A save of a checkpoint whose run exists already."""
+
+
 class Registry:
     """Local on-disk registry of trained runs (see the package docstring for the layout)."""
 
@@ -339,8 +343,8 @@ class Registry:
                 except RegistryError:
                     continue  # damaged: it names no checkpoint anyone can see
                 if isinstance(config, dict) and config.get("checkpoint_key") == key:
-                    raise RegistryError(f"checkpoint {key} was already saved as run {model}-{version}; "
-                                        "nothing to save twice")
+                    raise CheckpointSavedError(f"checkpoint {key} was already saved as run {model}-{version}; "
+                                               "it is not saved twice")
 
     @staticmethod
     def _reserve_version(model_dir: Path) -> int:
