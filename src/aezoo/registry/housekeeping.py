@@ -177,8 +177,9 @@ def safetensors_metadata(path: Path) -> dict[str, str]:
 def gc(home: Path, max_age_s: float = 3600) -> list[Path]:
     """Clean what dead processes left, under the registry's lock: their staging folders, trash, deletes a crash
     interrupted, unclaimed empty checkpoint folders older than ``max_age_s``, and empty version folders below
-    each model's highest one older than that (the highest stays, so version numbers are never reused). A
-    folder whose owner process is alive is never touched. Returns what was removed."""
+    each model's highest one older than that (the highest stays, so version numbers are never reused; one a
+    running save reserved stays, so no other save can take its number). A folder whose owner process is
+    alive is never touched. Returns what was removed."""
     removed: list[Path] = []
     now = time.time()
 
@@ -188,11 +189,14 @@ def gc(home: Path, max_age_s: float = 3600) -> list[Path]:
         return False
 
     with registry_lock(home):
+        reserved = set()  # run ids whose save is under way: their empty version folder is no tombstone
         for entry in entries(home / paths.STAGING):
             alive = staging_owner_alive(entry.name)
             if alive is False or (alive is None and old(entry)):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
+            else:
+                reserved.add(entry.name.rsplit(".", 2)[0])
         for entry in entries(home / paths.TRASH):  # trash is only used under this lock
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
@@ -203,7 +207,7 @@ def gc(home: Path, max_age_s: float = 3600) -> list[Path]:
                     empty_deleted(home, run_dir)
                     removed.append(run_dir)
             for run_dir in versions[:-1]:
-                if not any(run_dir.iterdir()) and old(run_dir):
+                if not any(run_dir.iterdir()) and old(run_dir) and f"{model_dir.name}-{run_dir.name}" not in reserved:
                     with contextlib.suppress(OSError):
                         run_dir.rmdir()
                         removed.append(run_dir)

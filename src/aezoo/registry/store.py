@@ -94,11 +94,13 @@ class Registry:
 
         model_dir = make_dirs(self.home / paths.RUNS / model_name)
         staging_root = make_dirs(self.home / paths.STAGING)
-        version = self._reserve_version(model_dir)
-        run_id = f"{model_name}-{version}"
-        target = model_dir / str(version)
-        # the name says which process owns the folder (PID and start time): gc never removes it while it runs
-        stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{process_tag()}.", dir=staging_root))
+        with self._lock():  # gc sees a reserved version only with its staging folder, which says whose it is
+            version = self._reserve_version(model_dir)
+            run_id = f"{model_name}-{version}"
+            target = model_dir / str(version)
+            # named by the process owning it (PID and start time): gc never removes it, nor the version
+            # folder it will fill, while that process runs
+            stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{process_tag()}.", dir=staging_root))
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; the run folder gets normal permissions
         try:
             import aezoo
