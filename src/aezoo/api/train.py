@@ -77,9 +77,14 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
         with safe_open(str(path), "pt") as f:
             meta = json.loads(f.metadata()[paths.CHECKPOINT_META])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise AezooError(f"checkpoint {path} is unreadable ({exc}); start the run again") from exc
-    return meta["spec"], state_from_parts(tensors, meta["state"])
+        spec = meta["spec"]
+        missing = [k for k in ("model", "dataset", "data_dir", "name", "hyperparameters", "train") if k not in spec]
+        if missing:
+            raise KeyError(", ".join(missing))
+        return spec, state_from_parts(tensors, meta["state"])
+    except Exception as exc:  # anything a damaged or foreign file gives
+        raise AezooError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); start the run "
+                         "again") from exc
 
 
 def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, download: bool = False,
