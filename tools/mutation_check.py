@@ -50,6 +50,7 @@ POSTERIORS, LIKELIHOODS = "src/aezoo/core/posteriors.py", "src/aezoo/core/likeli
 STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.py", "src/aezoo/registry/export.py"
 HOUSEKEEPING, LOCK, RECORD = "src/aezoo/registry/housekeeping.py", "src/aezoo/registry/lock.py", "src/aezoo/registry/record.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
+CHECKS = "src/aezoo/core/checks.py"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 
 MUTATIONS: list[Mutation] = [
@@ -243,12 +244,26 @@ MUTATIONS: list[Mutation] = [
       "tests/plugins/test_loading.py::test_plugin_that_raises_is_reported_and_builtins_still_list"),
     M("plugin-duplicate-replaces", MANAGER, "        if spec.name in table:\n", "        if False:\n",
       "tests/plugins/test_loading.py::test_duplicate_name_is_refused_and_both_sources_named"),
-    M("plugin-api-version-unchecked", MANAGER, "if wanted not in hookspecs.SUPPORTED_PLUGIN_APIS:", "if False:",
-      "tests/plugins/test_loading.py::test_plugin_for_another_api_version_is_refused"),
+    M("plugin-api-version-unchecked", MANAGER, "if wanted in hookspecs.SUPPORTED_PLUGIN_APIS:", "if True:",
+      "tests/plugins/test_loading.py::test_plugin_for_another_api_version_is_refused",
+      "tests/plugins/test_api_versions.py::test_a_plugin_declaring_api_1_is_refused_with_one_line_naming_the_porting_section"),
+    M("api-1-refused-without-the-porting-table", MANAGER, "    if wanted == 1:\n", "    if False:\n",
+      "tests/plugins/test_api_versions.py::test_a_plugin_declaring_api_1_is_refused_with_one_line_naming_the_porting_section"),
+    M("objective-signature-unchecked", AUTOENCODER, "        check_objective(objective)\n", "",
+      "tests/plugins/test_api_versions.py::test_an_objective_not_taking_model_batch_step_is_refused_when_the_model_is_built"),
     M("plugin-allowlist-ignored", MANAGER, "return only is None or name == BUILTIN", "return True or name == BUILTIN",
       "tests/plugins/test_loading.py::test_load_plugins_allowlist_picks_installed_plugins"),
     M("dataset-hook-not-called", MANAGER, "    _collect(catalog, info, \"register_datasets\", \"dataset\")\n", "",
       "tests/plugins/test_hooks.py"),
+    M("registration-checks-skipped", SPECS, "            if self.checks is not None:\n",
+      "            if False:\n",
+      "tests/plugins/test_builtin_table.py::test_zoo_train_refuses_a_bad_name_key_or_value_without_importing_a_model_module_or_torch",
+      "tests/plugins/test_builtin_table.py::test_a_bad_value_is_refused_by_the_registration_naming_key_value_and_expectation"),
+    M("beta-rule-missing", CHECKS, "    \"beta\": weight, ", "    ",
+      "tests/plugins/test_builtin_table.py::test_a_bad_value_is_refused_by_the_registration_naming_key_value_and_expectation"),
+    M("elbo-beta-unchecked", OBJECTIVES, "self.beta, self.warmup = weight(\"beta\", beta), count(\"warmup\", warmup)",
+      "self.beta, self.warmup = float(beta), count(\"warmup\", warmup)",
+      "tests/plugins/test_builtin_table.py::test_the_build_refuses_the_same_value_in_the_same_words"),
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/models/test_builtin_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),

@@ -32,7 +32,7 @@ BAD_PLUGINS = {
     "exits": "import sys\nsys.exit(3)\n",
     "interrupts": "raise KeyboardInterrupt\n",
     "chatty": ("import aezoo\nprint('hello from chatty')\n\n@aezoo.hookimpl\ndef register_models(register):\n"
-               "    print('registering')\n    register('chatty-ae', 'aezoo.models.mlp_ae:build', 'Chatty')\n"),
+               "    print('registering')\n    register('chatty-ae', 'aezoo.models.ae:build', 'Chatty')\n"),
     "exits-in-hook": ("import aezoo, sys\n\n@aezoo.hookimpl\ndef register_models(register):\n    sys.exit(1)\n"),
 }
 

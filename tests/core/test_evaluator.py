@@ -13,6 +13,7 @@ from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.evaluator import Evaluator, active_units, compression_ratio, evaluate, psnr_per_image
 from aezoo.core.interfaces import Decoder, Encoder
 from aezoo.core.objectives import ELBO, Reconstruction, gaussian_kl
+from aezoo.core.posteriors import GaussianPosterior
 from aezoo.data.splits import Split
 
 SHAPE = (1, 8, 8)
@@ -20,8 +21,6 @@ SHAPE = (1, 8, 8)
 
 class ConstantPosterior(Encoder):
     """q(z|x) = N(mu, exp(logvar)) with the same parameters for every image."""
-
-    variational = True
 
     def __init__(self, mu: list[float], logvar: list[float]):
         super().__init__()
@@ -69,7 +68,8 @@ class IdentityImage(Decoder):
 
 
 def stub_vae(p: float = 0.6, mu=(1.0,), logvar=(0.0,)) -> AutoEncoder:
-    return AutoEncoder(ConstantPosterior(list(mu), list(logvar)), ConstantImage(p), ELBO(), SHAPE)
+    return AutoEncoder(ConstantPosterior(list(mu), list(logvar)), ConstantImage(p), ELBO(), SHAPE,
+                       posterior=GaussianPosterior(len(mu)))
 
 
 def identity_ae() -> AutoEncoder:

@@ -7,7 +7,7 @@ from helpers import digits_splits, one_thread
 import aezoo
 from aezoo.core.trainer import TrainConfig, Trainer
 from aezoo.errors import TrainingError
-from aezoo.models.factor_vae_objective import FactorVAEObjective
+from aezoo.models.factor_vae import FactorVAEObjective
 
 SMALL = dict(latent_dim=4, channels=(8, 16), disc_hidden=(16,))
 

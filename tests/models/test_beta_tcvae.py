@@ -9,7 +9,7 @@ from helpers import loss_before_and_after_steps
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
-from aezoo.models.beta_tcvae_objective import log_weights, tc_terms
+from aezoo.models.beta_tcvae import log_weights, tc_terms
 
 SHAPE = (1, 8, 8)
 

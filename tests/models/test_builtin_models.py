@@ -25,7 +25,7 @@ def test_forward_backward_and_learning(name, shape):
     assert out.mu.shape == (16, 4)
     assert model.encode(x).shape == (16, 4)
     assert model.reconstruct(x).shape == x.shape
-    assert (model.variational) == (out.logvar is not None)
+    assert model.capabilities.posterior_density == (out.logvar is not None)
     def eval_loss():
         model.eval()
         torch.manual_seed(1)  # same reparameterisation noise before and after

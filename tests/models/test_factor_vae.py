@@ -7,8 +7,8 @@ from helpers import assert_discriminator_isolation, assert_trainer_updates_every
 
 import aezoo
 from aezoo.core.evaluator import Evaluator
-from aezoo.models import factor_vae_objective
-from aezoo.models.factor_vae_objective import discriminator_loss, permute_dims
+from aezoo.models import factor_vae
+from aezoo.models.factor_vae import discriminator_loss, permute_dims
 from aezoo.nets.discriminators import code_discriminator
 
 
@@ -42,7 +42,7 @@ def test_permuted_codes_keep_each_dimension_and_break_the_joint():
 
 def test_loss_matches_an_independent_computation_on_a_fixed_batch(splits, monkeypatch):
     shift = lambda z: torch.stack([z[:, j].roll(j + 1) for j in range(z.shape[1])], 1)  # a known "permutation"
-    monkeypatch.setattr(factor_vae_objective, "permute_dims", shift)
+    monkeypatch.setattr(factor_vae, "permute_dims", shift)
     torch.manual_seed(0)
     model = aezoo.create_model("factor-vae", input_shape=(1, 8, 8), **SMALL, gamma=3.0)
     x = fixed_batch(splits)

@@ -9,7 +9,7 @@ from torch.distributions import Normal
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.objectives import ELBO
-from aezoo.models.iwae_objective import IWBound
+from aezoo.models.iwae import IWBound
 
 SHAPE = (1, 8, 8)
 

@@ -1,87 +1,98 @@
-"""A plugin written for plugin API 1 (encoder flagged ``variational``, likelihood named in the objective,
-objective called ``(target, out)``) keeps working unchanged: it loads, trains, evaluates and samples."""
-from __future__ import annotations
-
-import math
+"""The declared AEZOO_PLUGIN_API decides how a plugin is treated, never a guess from its code: API 1 is refused at
+load with one line naming the porting section of docs/plugins.md, an undeclared plugin is taken as the current API,
+and an objective that cannot be called (model, batch, step) is refused, naming the model and its plugin, when the
+model is built (not with an AttributeError in the middle of training)."""
+from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
+from click.testing import CliRunner
 
 import aezoo
+from aezoo.cli import main
 from aezoo.core.autoencoder import AutoEncoder
-from aezoo.core.evaluator import Evaluator
 from aezoo.core.interfaces import Decoder, Encoder, Objective
-from aezoo.core.objectives import ELBO
+from aezoo.core.objectives import Reconstruction
 
-SHAPE = (1, 8, 8)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
-class OldEncoder(Encoder):
-    variational = True
-
+class TinyEncoder(Encoder):
     def __init__(self):
         super().__init__()
         self.latent_dim = 2
-        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+        self.body = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
 
     def forward(self, x):
-        h = self.body(x)
-        return h[:, :2], h[:, 2:]
+        return self.body(x)
 
 
-class OldDecoder(Decoder):
+class TinyDecoder(Decoder):
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(2, 64), nn.Unflatten(1, SHAPE))
+        self.body = torch.nn.Sequential(torch.nn.Linear(2, 64), torch.nn.Unflatten(1, (1, 8, 8)))
 
     def forward(self, z):
         return self.body(z)
 
 
-class OldObjective(Objective):
-    """An API 1 objective: ``forward(target, out)`` with ``out.logits``, ``out.mu``, ``out.logvar``."""
+class TargetOutObjective(Objective):
+    """The API 1 call, ``objective(target, out)``."""
 
     def forward(self, target, out):
-        rec = F.binary_cross_entropy_with_logits(out.logits, target, reduction="sum") / len(target)
-        kl = (-0.5 * (1 + out.logvar - out.mu.pow(2) - out.logvar.exp()).sum(1)).mean()
-        return rec + kl, {"reconstruction": rec, "kl": kl}
+        rec = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, target)
+        return rec, {"reconstruction": rec}
 
 
-def build_old(input_shape, custom: bool = False):
-    objective = OldObjective() if custom else ELBO("gaussian", 1.0)
-    return AutoEncoder(OldEncoder(), OldDecoder(), objective, input_shape)
+class NoStepObjective(Objective):
+    """API 2 but without ``step``: once run as API 1 because it had two parameters."""
+
+    def forward(self, model, batch):
+        out = model(batch.inputs)
+        rec = model.likelihood.nll(out.logits, batch.x)
+        return rec, {"reconstruction": rec}
 
 
-class ApiOnePlugin:
-    AEZOO_PLUGIN_API = 1
+def build_with(objective_class):
+    def build(input_shape):
+        return AutoEncoder(TinyEncoder(), TinyDecoder(), objective_class(), input_shape)
+
+    return build
+
+
+class ModelPlugin:
+    def __init__(self, api, objective_class=Reconstruction):
+        if api is not None:
+            self.AEZOO_PLUGIN_API = api
+        self.build = build_with(objective_class)
 
     @aezoo.hookimpl
     def register_models(self, register):
-        register("old-vae", build_old, "An API 1 VAE", family="vae")
+        register("tiny-ae", self.build, "A tiny autoencoder")
 
 
-def test_api1_plugin_loads_and_its_parts_are_inferred(aezoo_plugin):
-    catalog = aezoo_plugin(ApiOnePlugin(), "old")
-    assert catalog.plugins["old"].ok and "old-vae" in catalog.models
-    model = aezoo.create_model("old-vae", input_shape=SHAPE)
-    caps = model.capabilities
-    assert (caps.posterior, caps.sampler, model.likelihood.name) == ("gaussian", "prior", "gaussian")
-    assert model.sample(3).shape == (3, *SHAPE)
+def test_a_plugin_declaring_api_1_is_refused_with_one_line_naming_the_porting_section(aezoo_plugin):
+    catalog = aezoo_plugin(ModelPlugin(api=1), "old")
+    assert "tiny-ae" not in catalog.models
+    [error] = catalog.plugins["old"].errors
+    assert "plugin API 1" in error and "Porting a plugin from API 1" in error and "\n" not in error
+    assert "## Porting a plugin from API 1" in DOCS.read_text()
+    shown = CliRunner().invoke(main, ["plugins"]).output
+    assert "old (ModelPlugin): FAILED" in shown and shown.count("Porting a plugin from API 1") == 1
 
 
-@pytest.mark.parametrize("custom", [False, True])
-def test_api1_models_train_and_evaluate(custom):
-    torch.manual_seed(0)
-    model = build_old(SHAPE, custom=custom)
-    x = torch.rand(64, *SHAPE)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = model.loss(x)[0].item()
-    for _ in range(30):
-        opt.zero_grad()
-        model.loss(x)[0].backward()
-        opt.step()
-    assert model.loss(x)[0].item() < first
-    metrics = Evaluator(iw_samples=5).evaluate(model, x)
-    assert all(math.isfinite(metrics[k]) for k in ("kl", "neg_elbo", "iw_nll")) and metrics["kl"] > 0
+def test_an_undeclared_plugin_is_taken_as_the_current_api(aezoo_plugin):
+    catalog = aezoo_plugin(ModelPlugin(api=None), "plain")
+    assert catalog.plugins["plain"].ok and catalog.models["tiny-ae"].plugin == "plain"
+    model = aezoo.create_model("tiny-ae", input_shape=(1, 8, 8))
+    assert model.loss(torch.rand(4, 1, 8, 8))[0].ndim == 0
+
+
+@pytest.mark.parametrize("objective_class", [TargetOutObjective, NoStepObjective])
+def test_an_objective_not_taking_model_batch_step_is_refused_when_the_model_is_built(aezoo_plugin, objective_class):
+    aezoo_plugin(ModelPlugin(api=2, objective_class=objective_class), "mine")
+    with pytest.raises(aezoo.errors.PluginError) as refused:
+        aezoo.create_model("tiny-ae", input_shape=(1, 8, 8))
+    message = str(refused.value)
+    assert "model 'tiny-ae' of plugin 'mine'" in message and "\n" not in message
+    assert f"{objective_class.__name__}.forward" in message and "must take (model, batch, step)" in message

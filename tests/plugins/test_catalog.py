@@ -12,8 +12,8 @@ from aezoo.cli import main
 class Shadowing:
     @aezoo.hookimpl
     def register_models(self, register):
-        register("conv-vae", "aezoo.models.conv_vae:build", "A second conv-vae")
-        register("misspelt-vae", "aezoo.models.conv_vae:bulid", "A factory that does not import")
+        register("conv-vae", "aezoo.models.vae:build", "A second conv-vae")
+        register("misspelt-vae", "aezoo.models.vae:bulid", "A factory that does not import")
 
 
 def test_plugins_check_reports_a_factory_that_does_not_import(aezoo_plugin):
@@ -24,7 +24,7 @@ def test_plugins_check_reports_a_factory_that_does_not_import(aezoo_plugin):
     checked = CliRunner().invoke(main, ["plugins", "--check", "--json"])
     assert checked.exit_code == 1
     by_name = {p["name"]: p for p in json.loads(checked.output)}
-    assert any("'aezoo.models.conv_vae:bulid' could not be imported" in e for e in by_name["shadow"]["errors"])
+    assert any("'aezoo.models.vae:bulid' could not be imported" in e for e in by_name["shadow"]["errors"])
     assert by_name["builtin"]["ok"]
 
 

@@ -16,7 +16,7 @@ def takes_nothing():  # aezoo passes input_shape=...: a TypeError
 class Misspelled:
     @aezoo.hookimpl
     def register_models(self, register):
-        register("typo-model", "aezoo.models.conv_vae:bulid", "A misspelled factory")
+        register("typo-model", "aezoo.models.vae:bulid", "A misspelled factory")
         register("gone-model", "no_such_package.models:build", "A factory whose module is missing")
         register("typeerror-model", takes_nothing, "A factory with the wrong signature")
 

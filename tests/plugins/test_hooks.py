@@ -51,7 +51,7 @@ def test_plugin_hooks_are_documented(name):
 
 
 HOOK_EXAMPLES = {  # per hook: one registration through it, and the catalog table where it must arrive
-    "register_models": (("probe-ae", "aezoo.models.mlp_ae:build", "A probe model"), "models"),
+    "register_models": (("probe-ae", "aezoo.models.ae:build", "A probe model"), "models"),
     "register_datasets": (("probe-data", "numpy.random:rand", "A probe dataset"), "datasets"),
     "register_trackers": (("probe-tracker", "aezoo.core.events:TrainingEvents", "A probe tracker"), "trackers"),
 }
@@ -139,3 +139,4 @@ def test_example_plugin_trains_on_its_dataset_and_loads_back(example_plugin):
     x = torch.rand(8, 1, 16, 16)
     with torch.no_grad():
         assert torch.equal(model.reconstruct(x), loaded.reconstruct(x))
+

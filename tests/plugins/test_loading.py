@@ -93,7 +93,8 @@ def test_lazy_string_factory_is_imported_only_when_built(aezoo_plugin):
     class Lazy:
         @aezoo.hookimpl
         def register_models(self, register):
-            register("lazy-ae", "aezoo.models.conv_ae:build", "lazy", defaults={"latent_dim": 2})
+            register("lazy-ae", "aezoo.models.ae:build", "lazy",
+                     defaults={"latent_dim": 2, "channels": (4,), "likelihood": "bernoulli"})
 
     aezoo_plugin(Lazy(), "lazy")
     assert create_model("lazy-ae", input_shape=(1, 8, 8)).latent_dim == 2
@@ -109,7 +110,7 @@ import aezoo
 
 @aezoo.hookimpl
 def register_models(register):
-    register("ep-ae", "aezoo.models.mlp_ae:build", "From an installed entry point")
+    register("ep-ae", "aezoo.models.ae:build", "From an installed entry point")
 """
 
 

@@ -1,4 +1,6 @@
 """Tests for the example plugin, registered in-process with aezoo.plugins.testing (entry points are skipped)."""
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ import aezoo
 from aezoo.api.build import create_model
 from aezoo.api.catalog import load_dataset
 from aezoo.plugins.testing import aezoo_plugin  # noqa: F401  (fixture)
+from aezoo_plugin_example import model as model_module
 from aezoo_plugin_example import plugin
 from aezoo_plugin_example.blobs import CLASSES, make_blobs
 
@@ -36,6 +39,19 @@ def test_plugin_registers_its_model_and_dataset(catalog):
     assert info.models == ["res-conv-vae"] and info.datasets == ["blobs"]
     assert catalog.models["res-conv-vae"].family == "vae"
     assert plugin.AEZOO_PLUGIN_API == aezoo.PLUGIN_API_VERSION
+
+
+def test_registered_defaults_are_the_builds_own(catalog):
+    """The registration lists every hyperparameter of ``build`` with the same default, so they cannot drift."""
+    signature = inspect.signature(model_module.build).parameters
+    expected = {name: p.default for name, p in signature.items() if name != "input_shape"}
+    assert dict(catalog.models["res-conv-vae"].defaults) == expected
+
+
+@pytest.mark.parametrize("key, value", [("beta", -1.0), ("latent_dim", 0), ("channels", ())])
+def test_bad_values_are_refused_before_the_model_is_built(catalog, key, value):
+    with pytest.raises(aezoo.errors.BadHyperparameterError, match=f"{key} must be"):
+        catalog.models["res-conv-vae"].check({key: value})
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -3,14 +3,12 @@
 before any tensor data is read."""
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from aezoo.errors import AezooError, BadHyperparameterError, RegistryError
 
-MAX_INT = 2**31 - 1  # no size, count or width a model takes is larger
 MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights (320 MB with Adam state); AEZOO_MAX_PARAMETERS overrides it
 ENV_MAX_PARAMETERS = "AEZOO_MAX_PARAMETERS"
 
@@ -29,22 +27,6 @@ def check_input_shape(input_shape: Any) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def check_values(model: str, hyperparameters: Mapping[str, Any]) -> None:
-    """Refuse NaN, infinite and absurdly large numbers anywhere in the hyperparameters, naming the key."""
-    def bad(value: Any) -> str:
-        if isinstance(value, float) and not math.isfinite(value):
-            return "is not a finite number"
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            return f"is larger than {MAX_INT:,}"
-        if isinstance(value, (tuple, list)):
-            return next((b for b in map(bad, value) if b), "")
-        return ""
-
-    for key, value in hyperparameters.items():
-        if problem := bad(value):
-            raise BadHyperparameterError(f"model {model!r}: hyperparameter {key}={value!r} {problem}")
-
-
 def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) -> tuple[tuple[int, int, int],
                                                                                           dict[str, Any], Any]:
     """(input shape, merged hyperparameters, the model built on the meta device), after checking that the
@@ -55,8 +37,7 @@ def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) 
 
     shape = check_input_shape(input_shape)
     spec = model_spec(name)
-    merged = spec.check(hyperparameters)
-    check_values(name, merged)
+    merged = spec.check(hyperparameters)  # unknown keys, non-finite or absurd numbers, the model's own checks
     defaults = spec.hyperparameters()
     given = ", ".join(f"{k}={v!r}" for k, v in merged.items() if defaults.get(k) != v) or "its defaults"
     try:

@@ -115,16 +115,16 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         ctx.exit(_launch_torchrun(nproc))
     from aezoo.api.catalog import model_spec
-    from aezoo.api.train import train
     from aezoo.core.events import ConsoleProgress
     from aezoo.core.runtime.memory import keep_freed_memory
-    from aezoo.core.trainer import TrainConfig
     from aezoo.registry import Registry
 
     keep_freed_memory()  # this process only trains: let freed activations be reused (see core/runtime/memory.py)
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
+        from aezoo.api.train import train
+
         record = train("", resume=resume, registry=registry, progress=progress, log=log).run
         if record is not None:  # None on the other processes of a distributed run
             click.echo(f"saved run {record.id} to {record.path}")
@@ -143,7 +143,10 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     hyperparameters.update(parse_sets(sets, defaults, model))
     if options["latent_dim"] is not None:
         hyperparameters["latent_dim"] = options["latent_dim"]
-    spec.check(hyperparameters)
+    spec.check(hyperparameters)  # a bad name, key or value stops here, before torch is imported
+    from aezoo.api.train import train
+    from aezoo.core.trainer import TrainConfig
+
     config = TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
     if os.environ.get("RANK", "0") == "0":
         click.echo(f"training {model} on {options['dataset']}", err=True)

@@ -12,7 +12,7 @@ from torch import nn
 
 from aezoo.core.interfaces import DONE, Batch, Decoder, Encoder, Objective, Output, Step
 from aezoo.core.likelihoods import Likelihood, make_likelihood
-from aezoo.core.posteriors import GaussianPosterior, PointPosterior, Posterior
+from aezoo.core.posteriors import PointPosterior, Posterior
 from aezoo.core.priors import Prior, StandardNormal
 
 SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
@@ -36,9 +36,19 @@ class Capabilities:
         return self.posterior_density and self.prior_density
 
 
-def _is_legacy(objective: Objective) -> bool:
-    """Plugin API 1 objectives are called ``objective(target, out)``; API 2 ones ``objective(model, batch, step)``."""
-    return len(inspect.signature(objective.forward).parameters) == 2
+def check_objective(objective: Objective) -> None:
+    """An objective is called ``objective(model, batch, step)`` (plugin API 2): refuse one whose ``forward`` cannot
+    be called so when the model is built, not with an AttributeError in the middle of training."""
+    try:
+        signature = inspect.signature(objective.forward)
+        signature.bind(None, None, None)
+    except AttributeError:
+        raise TypeError(f"objective {type(objective).__name__} has no forward(model, batch, step)") from None
+    except TypeError:
+        raise TypeError(f"objective {type(objective).__name__}.forward{signature} must take (model, batch, step), "
+                        f"as aezoo plugin API 2 calls it; see 'Porting a plugin from API 1' in docs/plugins.md") from None
+    except ValueError:  # no signature to read (a builtin): the first call decides
+        pass
 
 
 class AutoEncoder(nn.Module):
@@ -50,16 +60,14 @@ class AutoEncoder(nn.Module):
 
     def __init__(self, encoder: Encoder, decoder: Decoder, objective: Objective, input_shape: tuple[int, int, int],
                  *, posterior: Posterior | None = None, prior: Prior | None = None,
-                 likelihood: Likelihood | str | None = None, corruption: nn.Module | None = None,
+                 likelihood: Likelihood | str = "bernoulli", corruption: nn.Module | None = None,
                  aux: Mapping[str, nn.Module] | None = None, aux_optimizers: Mapping[str, dict] | None = None,
                  sampler: str | None = None):
         super().__init__()
         self.input_shape = tuple(int(d) for d in input_shape)
         self.latent_dim = int(encoder.latent_dim)
-        if posterior is None:  # plugin API 1: the encoder said whether it is variational
-            posterior = (GaussianPosterior if getattr(encoder, "variational", False) else PointPosterior)(self.latent_dim)
-        if likelihood is None:  # plugin API 1: the objective named its likelihood
-            likelihood = getattr(objective, "likelihood", None) or "bernoulli"
+        check_objective(objective)
+        posterior = posterior if posterior is not None else PointPosterior(self.latent_dim)
         self.encoder, self.posterior, self.decoder = encoder, posterior, decoder
         self.prior = prior if prior is not None else StandardNormal(self.latent_dim)
         self.likelihood = make_likelihood(likelihood, self.input_shape)
@@ -69,7 +77,6 @@ class AutoEncoder(nn.Module):
         self.sampler = sampler or ("prior" if posterior.has_density else "gaussian")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
-        self._legacy_objective = _is_legacy(objective)
         for part in (self.prior, self.posterior, self.objective):
             if hasattr(part, "bind"):
                 part.bind(self)
@@ -80,11 +87,6 @@ class AutoEncoder(nn.Module):
         corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
         return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
                             self.prior.title, self.sampler, corruption, tuple(self.aux))
-
-    @property
-    def variational(self) -> bool:
-        """Kept for plugin API 1 code: the posterior has a density."""
-        return bool(self.posterior.has_density)
 
     # --- the training path (with gradients) ---
     def infer(self, x: torch.Tensor) -> Any:
@@ -99,8 +101,6 @@ class AutoEncoder(nn.Module):
     def loss(self, x: torch.Tensor, step: Step | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The objective on a clean batch ``x``; the input is corrupted first when training."""
         inputs = self.corruption(x) if (self.training and self.corruption is not None) else x
-        if self._legacy_objective:
-            return self.objective(x, self(inputs))
         return self.objective(self, Batch(x, inputs), step if step is not None else DONE)
 
     def after_step(self, step: Step) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aezoo.core.checks import corruption_level, one_of
+
 
 class GaussianNoise(nn.Module):
     """Additive Gaussian noise of standard deviation ``std``, clipped back to [0, 1]."""
@@ -68,11 +70,7 @@ CORRUPTIONS = {"gaussian": GaussianNoise, "salt-pepper": SaltAndPepper, "pixels"
 
 def make_corruption(kind: str, level: float) -> nn.Module:
     """Build a corruption by name: ``gaussian`` (std), ``salt-pepper`` (fraction), ``pixels`` (p), ``block`` (size)."""
-    if kind not in CORRUPTIONS:
-        raise ValueError(f"unknown corruption {kind!r}; expected one of {', '.join(CORRUPTIONS)}")
-    top = float("inf") if kind == "gaussian" else 1.0  # a std has no upper bound; fractions do
-    if not 0.0 <= float(level) <= top or float(level) == float("inf"):
-        raise ValueError(f"{kind} corruption level must be between 0 and {top:g}, got {level!r}")
+    level = corruption_level("level", one_of("corruption", kind, tuple(CORRUPTIONS)), level)
     corruption = CORRUPTIONS[kind](level)
-    corruption.kind, corruption.level = kind, float(level)  # read by commands that show the corruption
+    corruption.kind, corruption.level = kind, level  # read by commands that show the corruption
     return corruption

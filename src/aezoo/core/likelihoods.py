@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+from aezoo.core.checks import LIKELIHOODS, one_of
+
 
 
 class Likelihood(nn.Module):
@@ -76,8 +77,6 @@ def make_likelihood(name: str | Likelihood, input_shape: tuple[int, int, int], *
     """A likelihood by name: ``bernoulli``, ``gaussian`` (``sigma=``, ``learned=``); instances pass through."""
     if isinstance(name, Likelihood):
         return name
-    if name == "bernoulli":
+    if one_of("likelihood", name, LIKELIHOODS) == "bernoulli":
         return Bernoulli()
-    if name == "gaussian":
-        return Gaussian(input_shape, **options)
-    raise ValueError(f"unknown likelihood {name!r}; expected one of {', '.join(LIKELIHOODS)}")
+    return Gaussian(input_shape, **options)

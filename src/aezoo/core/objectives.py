@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from aezoo.core.checks import count, weight
 from aezoo.core.interfaces import Batch, Objective, Step
 
 if TYPE_CHECKING:
@@ -70,28 +71,20 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
 class Reconstruction(Objective):
     """Plain autoencoder loss: -log p(x|z) of the clean target under the model's likelihood."""
 
-    def __init__(self, likelihood: str | None = None):
-        super().__init__()
-        self.likelihood = likelihood  # plugin API 1 named the likelihood here; API 2 models carry their own
-
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = model(batch.inputs)
         rec = model.likelihood.nll(out.logits, batch.x)
         return rec, {"reconstruction": rec}
 
 
-class ELBO(Reconstruction):
+class ELBO(Objective):
     """Negative evidence lower bound with a ``beta`` weight on KL(q(z|x) || p(z)) (beta=1: the VAE), the weight
     ramped up from 0 over the first ``warmup`` optimiser steps (KL warm-up). The KL is in closed form against a
     standard normal, else a Monte-Carlo estimate on the decoded draw (VampPrior)."""
 
-    def __init__(self, likelihood: str | None = None, beta: float = 1.0, warmup: int = 0):
-        super().__init__(likelihood)
-        if not (beta >= 0 and math.isfinite(beta)):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-        if warmup < 0:
-            raise ValueError(f"warmup must be >= 0 steps, got {warmup}")
-        self.beta, self.warmup = float(beta), int(warmup)
+    def __init__(self, *, beta: float = 1.0, warmup: int = 0):
+        super().__init__()
+        self.beta, self.warmup = weight("beta", beta), count("warmup", warmup)
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = model(batch.inputs)

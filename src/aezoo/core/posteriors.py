@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.distributions import Independent, Normal
 
+from aezoo.core.checks import code_positions, count, positive_int
+
 FLOAT_BITS = 32  # a continuous code dimension is stored as one float32
 
 
@@ -142,17 +144,15 @@ class VectorQuantiser(Posterior):
     kind = "quantised"
 
     def __init__(self, latent_dim: int, codebook_size: int = 64, embedding_dim: int = 4, restart_every: int = 0):
-        super().__init__(latent_dim)
-        if codebook_size < 2 or embedding_dim < 1 or latent_dim % embedding_dim:
-            raise ValueError(f"latent_dim ({latent_dim}) must be a multiple of embedding_dim ({embedding_dim}) "
-                             f"and codebook_size ({codebook_size}) at least 2")
-        if restart_every < 0:
-            raise ValueError(f"restart_every must be >= 0 optimiser steps (0 disables restarts), got {restart_every}")
-        self.codebook_size, self.embedding_dim = int(codebook_size), int(embedding_dim)
-        self.restart_every, self.restarted = int(restart_every), 0
-        self.positions = latent_dim // embedding_dim
-        self.codebook = nn.Parameter(torch.randn(codebook_size, embedding_dim) / math.sqrt(embedding_dim))
-        self.register_buffer("usage", torch.zeros(codebook_size), persistent=False)
+        super().__init__(positive_int("latent_dim", latent_dim))
+        self.codebook_size = count("codebook_size", codebook_size, least=2)
+        self.embedding_dim = positive_int("embedding_dim", embedding_dim)
+        code_positions(self.latent_dim, self.embedding_dim)
+        self.restart_every, self.restarted = count("restart_every", restart_every), 0
+        self.positions = self.latent_dim // self.embedding_dim
+        size, dim = self.codebook_size, self.embedding_dim
+        self.codebook = nn.Parameter(torch.randn(size, dim) / math.sqrt(dim))
+        self.register_buffer("usage", torch.zeros(self.codebook_size), persistent=False)
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
         self.recent: torch.Tensor | None = None  # last training batch's encoder vectors, for restarts
 

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
+from aezoo.core.checks import positive_int
+
 JITTER = 1e-5  # added to fitted covariance diagonals so that they can always be factorised
 
 
@@ -69,11 +71,9 @@ class VampPrior(Prior):
 
     def __init__(self, latent_dim: int, input_shape: tuple[int, int, int], components: int = 50):
         super().__init__(latent_dim)
-        if components < 1:
-            raise ValueError(f"components must be >= 1, got {components}")
-        self.components = int(components)
-        self.pseudo_inputs = nn.Parameter(0.5 + 0.05 * torch.randn(components, *input_shape))
-        self.title = f"the VampPrior ({components} pseudo-inputs)"
+        self.components = positive_int("components", components)
+        self.pseudo_inputs = nn.Parameter(0.5 + 0.05 * torch.randn(self.components, *input_shape))
+        self.title = f"the VampPrior ({self.components} pseudo-inputs)"
 
     def pseudo_posteriors(self):
         u = torch.nn.functional.hardtanh(self.pseudo_inputs, 0.0, 1.0)

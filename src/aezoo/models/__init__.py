@@ -1,4 +1,3 @@
-"""The built-in models: each module holds a model's name, summary, family and a ``build`` function.
-
-Modules here import torch only inside ``build`` so that listing models stays fast.
-"""
+"""The built-in models: one module per family holds its objective and one ``build`` function (torch imported at the
+top); ``assemble`` puts the parts together. The built-in plugin (aezoo.plugins.builtin) registers each model by its
+``"aezoo.models.<family>:build"`` string with its defaults, so listing models never imports these modules."""

@@ -1,12 +1,38 @@
-"""iwae: the importance-weighted autoencoder (Burda et al. 2015): a conv VAE trained on the K-sample bound."""
-NAME, FAMILY = "iwae", "vae"
-SUMMARY = "Importance-weighted autoencoder (conv VAE trained on the K-sample IW bound, default K=5)"
+"""iwae: the importance-weighted autoencoder (Burda et al. 2015), a conv VAE trained on minus the K-sample bound
+log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) (K=1: the ELBO with a Monte-Carlo KL)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.checks import positive_int
+from aezoo.core.interfaces import Batch, Objective, Step
+from aezoo.core.objectives import iw_bound
+from aezoo.models.assemble import assemble
 
 
-def build(input_shape, latent_dim: int = 16, channels: tuple[int, ...] = (32, 64), k: int = 5,
-          likelihood: str = "bernoulli"):
-    from aezoo.models.iwae_objective import IWBound
-    from aezoo.models.parts import assemble, check_positive
+class IWBound(Objective):
+    """-IW bound with ``k`` draws per image (k=1: the negative ELBO with a Monte-Carlo KL). The parts
+    ``reconstruction`` and ``kl`` (averaged over the draws) are measurements: the loss is not their sum."""
 
-    return assemble(input_shape, "conv", channels, latent_dim, posterior="gaussian",
-                    objective=IWBound(check_positive("k", k)), likelihood=likelihood)
+    diagnostics = ("reconstruction", "kl")
+
+    def __init__(self, k: int = 5):
+        super().__init__()
+        self.k = positive_int("k", k)
+
+    def forward(self, model: AutoEncoder, batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        q = model.infer(batch.inputs)
+        z = q.sample(self.k)  # (k, N, D)
+        logits = model.decoder(z.flatten(0, 1)).unflatten(0, (self.k, -1))
+        log_px, log_pz, log_qz = model.likelihood.log_prob(logits, batch.x), model.prior.log_prob(z), q.log_prob(z)
+        loss = -iw_bound(log_px, log_pz, log_qz).mean()
+        return loss, {"neg_iw_bound": loss, "reconstruction": -log_px.mean(), "kl": (log_qz - log_pz).mean()}
+
+
+def build(input_shape: tuple[int, int, int], *, latent_dim: int, channels: Sequence[int], k: int,
+          likelihood: str) -> AutoEncoder:
+    return assemble(input_shape, latent_dim, channels=channels, posterior="gaussian", objective=IWBound(k),
+                    likelihood=likelihood)

@@ -25,11 +25,13 @@ def check_size(input_shape: tuple[int, int, int], channels: tuple[int, ...]) -> 
 
 
 class ConvEncoder(Encoder):
+    """Stride-2 conv layers of ``channels``, then a code; with ``gaussian`` also a log-variance: (mu, logvar)."""
+
     def __init__(self, input_shape: tuple[int, int, int], channels: tuple[int, ...], latent_dim: int,
-                 variational: bool = False):
+                 gaussian: bool = False):
         super().__init__()
         check_size(input_shape, channels)
-        self.latent_dim, self.variational = latent_dim, variational
+        self.latent_dim = latent_dim
         layers: list[nn.Module] = []
         c_in = input_shape[0]
         for c_out in channels:
@@ -38,7 +40,7 @@ class ConvEncoder(Encoder):
         self.body = nn.Sequential(*layers, nn.Flatten())
         flat = c_in * _halved(input_shape[1], len(channels)) * _halved(input_shape[2], len(channels))
         self.mu = nn.Linear(flat, latent_dim)
-        self.logvar = nn.Linear(flat, latent_dim) if variational else None
+        self.logvar = nn.Linear(flat, latent_dim) if gaussian else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)

@@ -17,14 +17,16 @@ def _stack(sizes: list[int]) -> list[nn.Module]:
 
 
 class MLPEncoder(Encoder):
+    """Flatten, ReLU layers of widths ``hidden``, then a code; with ``gaussian`` also a log-variance: (mu, logvar)."""
+
     def __init__(self, input_shape: tuple[int, int, int], hidden: tuple[int, ...], latent_dim: int,
-                 variational: bool = False):
+                 gaussian: bool = False):
         super().__init__()
-        self.latent_dim, self.variational = latent_dim, variational
+        self.latent_dim = latent_dim
         sizes = [math.prod(input_shape), *hidden]
         self.body = nn.Sequential(nn.Flatten(), *_stack(sizes))
         self.mu = nn.Linear(sizes[-1], latent_dim)
-        self.logvar = nn.Linear(sizes[-1], latent_dim) if variational else None
+        self.logvar = nn.Linear(sizes[-1], latent_dim) if gaussian else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)

@@ -1,30 +1,80 @@
-"""The built-in plugin: aezoo's own models and datasets, loaded through the ``aezoo`` entry point
-exactly like a third-party plugin."""
+"""The built-in plugin: aezoo's own models, datasets and trackers, loaded through the ``aezoo`` entry point exactly
+like a third-party plugin. Every factory is a ``"module:function"`` string and every model's registration carries
+all its hyperparameters' defaults and names its torch-free checks, so listing models, checking ``--set`` keys and
+values, and suggesting a name for a typo import no model module and no torch."""
 from __future__ import annotations
 
-from aezoo.models import (
-    aae,
-    beta_tcvae,
-    beta_vae,
-    conv_ae,
-    conv_vae,
-    denoising_ae,
-    factor_vae,
-    info_vae,
-    inpainting_ae,
-    iwae,
-    mlp_ae,
-    rae_gp,
-    rae_l2,
-    vae,
-    vamp_vae,
-    vq_vae,
-    wae_mmd,
-)
+from typing import Any
+
 from aezoo.plugins.hookspecs import hookimpl
 
-MODELS = (mlp_ae, conv_ae, vae, conv_vae, denoising_ae, inpainting_ae, beta_vae, iwae, vamp_vae, info_vae, beta_tcvae,
-          vq_vae, wae_mmd, rae_l2, rae_gp, factor_vae, aae)
+CHECKS = "aezoo.core.checks:check_hyperparameters"
+
+
+def model(name: str, family: str, factory: str, summary: str, **defaults: Any) -> tuple[str, str, str, dict]:
+    """One row of MODELS: a registration whose ``defaults`` are every hyperparameter the model has."""
+    return name, factory, summary, {"family": family, "defaults": defaults, "checks": CHECKS}
+
+
+MODELS = (  # a family's variants share its build and differ in their defaults (its registrations), as timm's do
+    model("mlp-ae", "ae", "aezoo.models.ae:build",
+          "Fully connected autoencoder (deterministic code, reconstruction loss)",
+          latent_dim=8, hidden=(256, 128), likelihood="bernoulli"),
+    model("conv-ae", "ae", "aezoo.models.ae:build",
+          "Convolutional autoencoder (stride-2 convs, deterministic code)",
+          latent_dim=16, channels=(32, 64), likelihood="bernoulli"),
+    model("denoising-ae", "ae", "aezoo.models.ae:build",
+          "Convolutional denoising autoencoder (noisy input, clean target)",
+          latent_dim=16, channels=(32, 64), noise="gaussian", noise_level=0.3, likelihood="bernoulli"),
+    model("inpainting-ae", "ae", "aezoo.models.ae:build",
+          "Convolutional inpainting autoencoder (dropped pixels or a block mask in, full image out)",
+          latent_dim=16, channels=(32, 64), mask="pixels", mask_level=0.5, likelihood="bernoulli"),
+    model("vae", "vae", "aezoo.models.vae:build",
+          "Variational autoencoder with MLP encoder/decoder (the classic tutorial model, 2-D latent)",
+          latent_dim=2, hidden=(512, 256), beta=1.0, likelihood="bernoulli", warmup=0),
+    model("conv-vae", "vae", "aezoo.models.vae:build",
+          "Convolutional variational autoencoder (Gaussian latent, ELBO)",
+          latent_dim=16, channels=(32, 64), beta=1.0, likelihood="bernoulli", warmup=0),
+    model("beta-vae", "vae", "aezoo.models.vae:build",
+          "Convolutional beta-VAE (ELBO with the KL term weighted by beta, default 4)",
+          latent_dim=16, channels=(32, 64), beta=4.0, likelihood="bernoulli", warmup=0),
+    model("iwae", "vae", "aezoo.models.iwae:build",
+          "Importance-weighted autoencoder (conv VAE trained on the K-sample IW bound, default K=5)",
+          latent_dim=16, channels=(32, 64), k=5, likelihood="bernoulli"),
+    model("vamp-vae", "vae", "aezoo.models.vamp_vae:build",
+          "Convolutional VAE with a VampPrior (mixture of posteriors at learned pseudo-inputs, default 50)",
+          latent_dim=16, channels=(32, 64), components=50, beta=1.0, likelihood="bernoulli", warmup=0),
+    model("info-vae", "vae", "aezoo.models.info_vae:build",
+          "InfoVAE (MMD): ELBO with the KL weighted 1 - alpha plus an MMD term between q(z) and the prior",
+          latent_dim=16, channels=(32, 64), alpha=0.0, lbd=10.0, kernel_scale=1.0, likelihood="bernoulli"),
+    model("beta-tcvae", "vae", "aezoo.models.beta_tcvae:build",
+          "beta-TCVAE: conv VAE whose KL splits into MI + beta x total correlation + dimension-wise KL",
+          latent_dim=16, channels=(32, 64), alpha=1.0, beta=6.0, gamma=1.0, dataset_size=0, sampling="mws",
+          likelihood="bernoulli"),
+    model("factor-vae", "vae", "aezoo.models.factor_vae:build",
+          "FactorVAE: conv VAE + gamma x total correlation, estimated by a discriminator on permuted codes",
+          latent_dim=16, channels=(32, 64), gamma=2.0, disc_hidden=(256, 256, 256), disc_lr=1e-4,
+          likelihood="bernoulli"),
+    model("vq-vae", "vq", "aezoo.models.vq_vae:build",
+          "Convolutional VQ-VAE (codebook, straight-through gradient, codebook + commitment losses)",
+          latent_dim=16, channels=(32, 64), codebook_size=64, embedding_dim=4, commitment=0.25, restart_every=10,
+          likelihood="bernoulli"),
+    model("wae-mmd", "wae", "aezoo.models.wae:build",
+          "Convolutional Wasserstein autoencoder (deterministic code pulled to N(0, I) by an IMQ-kernel MMD)",
+          latent_dim=16, channels=(32, 64), reg_weight=10.0, kernel_scale=1.0, likelihood="bernoulli"),
+    model("rae-l2", "rae", "aezoo.models.rae:build",
+          "Convolutional RAE (deterministic code; ||z||^2 + L2 of decoder weights; samples from a fitted GMM)",
+          latent_dim=16, channels=(32, 64), penalty="l2", embedding_weight=1e-4, reg_weight=1e-7,
+          likelihood="bernoulli"),
+    model("rae-gp", "rae", "aezoo.models.rae:build",
+          "Convolutional RAE (deterministic code; ||z||^2 + decoder gradient penalty; samples from a fitted GMM)",
+          latent_dim=16, channels=(32, 64), penalty="gp", embedding_weight=1e-4, reg_weight=1e-7,
+          likelihood="bernoulli"),
+    model("aae", "aae", "aezoo.models.aae:build",
+          "Adversarial autoencoder: conv AE whose codes a discriminator matches to the prior N(0, I)",
+          latent_dim=16, channels=(32, 64), adversarial_weight=1.0, disc_hidden=(256,), disc_lr=1e-4,
+          likelihood="bernoulli"),
+)
 
 # (name, "module:loader", summary, takes_path); strings keep torch, numpy and sklearn out of `zoo list`
 DATASETS = (
@@ -39,23 +89,22 @@ DATASETS = (
     ("folder", "aezoo.data.files:load_folder", "Your images: folder:PATH, one subfolder per class optional", True),
 )
 
+TRACKERS = (
+    ("tensorboard", "aezoo.plugins.trackers:tensorboard", "TensorBoard event files: --log tensorboard[:DIR] (needs tensorboard)"),
+    ("mlflow", "aezoo.plugins.trackers:mlflow", "An MLflow run: --log mlflow[:TRACKING_URI] (needs mlflow or mlflow-skinny)"),
+)
+
 
 @hookimpl
 def register_models(register):
-    for m in MODELS:
-        register(m.NAME, m.build, m.SUMMARY, family=m.FAMILY)
+    for name, factory, summary, options in MODELS:
+        register(name, factory, summary, **options)
 
 
 @hookimpl
 def register_datasets(register):
     for name, loader, summary, takes_path in DATASETS:
         register(name, loader, summary, takes_path=takes_path)
-
-
-TRACKERS = (
-    ("tensorboard", "aezoo.plugins.trackers:tensorboard", "TensorBoard event files: --log tensorboard[:DIR] (needs tensorboard)"),
-    ("mlflow", "aezoo.plugins.trackers:mlflow", "An MLflow run: --log mlflow[:TRACKING_URI] (needs mlflow or mlflow-skinny)"),
-)
 
 
 @hookimpl

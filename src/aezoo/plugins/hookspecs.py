@@ -6,8 +6,9 @@ import pluggy
 PROJECT = "aezoo"
 PLUGIN_API_VERSION = 2
 """The plugin API this aezoo provides; plugins may declare the one they target as AEZOO_PLUGIN_API."""
-SUPPORTED_PLUGIN_APIS = (1, 2)
-"""API 1 plugins (hooks unchanged; encoders flagged ``variational``, objectives called ``(target, out)``) still load."""
+SUPPORTED_PLUGIN_APIS = (2,)
+"""API 1 (encoders flagged ``variational``, objectives called ``(target, out)``) is no longer supported: such plugins
+are refused at load, pointing to the porting table in docs/plugins.md."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -15,7 +16,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_models(register):
-    """Call ``register(name, factory, summary, *, family="ae", defaults=None)`` once per model."""
+    """Call ``register(name, factory, summary, *, family="ae", defaults=None, checks=None)`` once per model."""
 
 
 @hookspec

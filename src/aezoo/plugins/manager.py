@@ -106,14 +106,20 @@ def _guarded(info: PluginInfo, what: str, call: Callable[[], Any]) -> tuple[bool
         info.output += printed.getvalue()
 
 
+PORTING = "docs/plugins.md, 'Porting a plugin from API 1'"
+
+
 def _check_api(plugin: object, name: str) -> None:
+    """The plugin's declared ``AEZOO_PLUGIN_API`` decides (undeclared: the current API); API 1 is no longer loaded."""
     wanted = getattr(plugin, "AEZOO_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
-    if wanted not in hookspecs.SUPPORTED_PLUGIN_APIS:
-        supported = ", ".join(map(str, hookspecs.SUPPORTED_PLUGIN_APIS))
-        raise PluginError(
-            f"plugin {name!r} targets aezoo plugin API {wanted}, this aezoo provides "
-            f"{hookspecs.PLUGIN_API_VERSION} (and supports {supported}); upgrade the plugin or aezoo so they match"
-        )
+    if wanted in hookspecs.SUPPORTED_PLUGIN_APIS:
+        return
+    if wanted == 1:
+        raise PluginError(f"plugin {name!r} targets aezoo plugin API 1, which this aezoo no longer loads (it provides "
+                          f"API {hookspecs.PLUGIN_API_VERSION}); port the plugin: see {PORTING}")
+    supported = ", ".join(map(str, hookspecs.SUPPORTED_PLUGIN_APIS))
+    raise PluginError(f"plugin {name!r} targets aezoo plugin API {wanted!r}, this aezoo provides {supported}; "
+                      f"upgrade the plugin or aezoo so they match")
 
 
 def _allowed(name: str) -> bool:
@@ -144,8 +150,11 @@ def _registrar(catalog: Catalog, info: PluginInfo, staged: list, kind: str) -> C
         if kind == "model":
             if options.get("family", "ae") not in FAMILIES:
                 raise PluginError(f"model {name!r}: family must be one of {', '.join(FAMILIES)}")
-            spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name,
-                                  family=options.get("family", "ae"), defaults=dict(options.get("defaults") or {}))
+            checks = options.get("checks")
+            if checks is not None and not callable(checks) and not (isinstance(checks, str) and ":" in checks):
+                raise PluginError(f"model {name!r}: checks must be a callable or 'package.module:function'")
+            spec: Any = ModelSpec(name, target, summary.strip(), plugin=info.name, family=options.get("family", "ae"),
+                                  defaults=dict(options.get("defaults") or {}), checks=checks)
         elif kind == "tracker":
             spec = TrackerSpec(name, target, summary.strip(), plugin=info.name)
         else:

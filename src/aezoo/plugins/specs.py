@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from aezoo.core.checks import check_bounded
 from aezoo.errors import BadHyperparameterError, PluginError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -61,7 +62,9 @@ def _like(value: Any, default: Any) -> Any:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model: a name, a factory ``build(input_shape, **hyperparameters)`` and metadata."""
+    """A registered model: a name, a factory ``build(input_shape, **hyperparameters)`` and metadata. ``checks``
+    (a torch-free callable or ``'module:function'``) takes the merged hyperparameters and raises ValueError for
+    values the model cannot take, before the factory is imported."""
 
     name: str
     factory: str | Callable[..., Any]
@@ -69,6 +72,7 @@ class ModelSpec:
     family: str = "ae"
     defaults: Mapping[str, Any] = field(default_factory=dict)
     plugin: str = ""
+    checks: str | Callable[[dict[str, Any]], Any] | None = None
 
     def hyperparameters(self) -> dict[str, Any]:
         """The accepted hyperparameters and their defaults: the factory's signature updated by ``defaults``
@@ -82,7 +86,9 @@ class ModelSpec:
         return f"model {self.name!r} of plugin {self.plugin!r}"
 
     def check(self, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones."""
+        """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones, and so do NaN,
+        infinite or absurdly large numbers and values the registration's ``checks`` refuse. Imports no torch
+        (unless a plugin's ``checks`` does)."""
         valid = self.hyperparameters()
         unknown = sorted(set(hyperparameters) - set(valid))
         if unknown:
@@ -95,6 +101,12 @@ class ModelSpec:
         if missing:
             raise BadHyperparameterError(f"model {self.name!r} needs hyperparameter {', '.join(missing)} "
                                          f"(e.g. --set {missing[0]}=...)")
+        try:
+            check_bounded(merged)
+            if self.checks is not None:
+                resolve(self.checks, self.owner)(merged)
+        except ValueError as exc:
+            raise BadHyperparameterError(f"model {self.name!r}: {exc}") from None
         return merged
 
     def build(self, input_shape: tuple[int, int, int], **hyperparameters: Any) -> Any:

@@ -1,13 +1,17 @@
-"""The RAE objectives (Ghosh et al. 2020, "From variational to deterministic autoencoders"); imported by
-models/rae_l2.py and models/rae_gp.py when a model is built."""
+"""rae-l2 and rae-gp: convolutional regularised autoencoders (Ghosh et al. 2020, "From variational to deterministic
+autoencoders"): a deterministic code with ||z||^2 / 2 and a decoder penalty, the L2 norm of its weights (``penalty``
+'l2') or its gradient (``'gp'``), instead of the KL; samples come from a Gaussian mixture fitted to training codes."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 from torch import nn
 
+from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.checks import PENALTIES, one_of, weight
 from aezoo.core.interfaces import Batch, Objective, Step
-
-PENALTIES = ("l2", "gp")
+from aezoo.models.assemble import assemble
 
 
 def decoder_l2(decoder: nn.Module) -> torch.Tensor:
@@ -31,13 +35,11 @@ class RAELoss(Objective):
 
     def __init__(self, penalty: str, embedding_weight: float = 1e-4, reg_weight: float = 1e-7):
         super().__init__()
-        if penalty not in PENALTIES:
-            raise ValueError(f"unknown RAE penalty {penalty!r}; expected one of {', '.join(PENALTIES)}")
-        if not embedding_weight >= 0 or not reg_weight >= 0:
-            raise ValueError(f"embedding_weight and reg_weight must be >= 0, got {embedding_weight} and {reg_weight}")
-        self.penalty, self.embedding_weight, self.reg_weight = penalty, float(embedding_weight), float(reg_weight)
+        self.penalty = one_of("penalty", penalty, PENALTIES)
+        self.embedding_weight = weight("embedding_weight", embedding_weight)
+        self.reg_weight = weight("reg_weight", reg_weight)
 
-    def forward(self, model, batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(self, model: AutoEncoder, batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = model(batch.inputs)
         rec = model.likelihood.nll(out.logits, batch.x)
         embedding = 0.5 * out.z.pow(2).sum(-1).mean()
@@ -47,3 +49,9 @@ class RAELoss(Objective):
             reg = decoder_gradient_penalty(lambda z: model.likelihood.mean(model.decoder(z)), out.z).mean()
         loss = rec + self.embedding_weight * embedding + self.reg_weight * reg
         return loss, {"reconstruction": rec, "embedding": embedding, f"decoder_{self.penalty}": reg}
+
+
+def build(input_shape: tuple[int, int, int], *, latent_dim: int, channels: Sequence[int], penalty: str,
+          embedding_weight: float, reg_weight: float, likelihood: str) -> AutoEncoder:
+    return assemble(input_shape, latent_dim, channels=channels, posterior="point",
+                    objective=RAELoss(penalty, embedding_weight, reg_weight), likelihood=likelihood, sampler="gmm")
