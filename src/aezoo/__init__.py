@@ -24,6 +24,7 @@ _SUBMODULES = {  # public module name -> where it lives
     "generate": "aezoo.core.sampling",
     "evaluate": "aezoo.api.evaluate",
     "figures": "aezoo.viz.draw",
+    "viz": "aezoo.viz",
     "testing": "aezoo.plugins.testing",
     "errors": "aezoo.errors",
 }

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import warnings
+from typing import Callable
 
 import click
 
 from aezoo import __version__
 from aezoo.commands.options import printable
-from aezoo.errors import AezooError
+from aezoo.errors import AezooError, AezooWarning
 
 
 def one_line(exc: BaseException) -> str:
@@ -22,12 +24,28 @@ def one_line(exc: BaseException) -> str:
     return " ".join(printable(line) for line in text.splitlines() if line.strip())
 
 
+def warning_printer(previous: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` printing aezoo's own warnings as ``warning: ...`` on stderr, others as before."""
+
+    def show(message, category, *where) -> None:
+        if issubclass(category, AezooWarning):
+            click.echo(f"warning: {printable(message)}", err=True)
+        else:
+            previous(message, category, *where)
+
+    return show
+
+
 class ZooGroup(click.Group):
-    """Turns aezoo's user-facing errors into a one-line message and exit code 1, not a traceback."""
+    """Turns aezoo's user-facing errors into a one-line message and exit code 1, not a traceback; aezoo's warnings
+    into ``warning: ...`` lines."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = warning_printer(warnings.showwarning)
+                warnings.simplefilter("always", AezooWarning)
+                return super().invoke(ctx)
         except (AezooError, ValueError, OSError) as exc:  # user mistakes and the environment: names, values,
             if os.environ.get("AEZOO_DEBUG"):  # files, a full disk, a read-only home
                 raise
@@ -45,13 +63,14 @@ def main() -> None:
 def _add_commands() -> None:
     from aezoo.commands import catalog, figures
     from aezoo.commands.evaluate import eval_cmd
+    from aezoo.commands.lesson import lesson_cmd
     from aezoo.commands.pages import compare_cmd, report_cmd
     from aezoo.commands.runs import runs_cmd
     from aezoo.commands.share import export_cmd, import_cmd
     from aezoo.commands.train import train_cmd
 
     for command in (*catalog.COMMANDS, train_cmd, runs_cmd, eval_cmd, *figures.COMMANDS, report_cmd, compare_cmd,
-                    export_cmd, import_cmd):
+                    lesson_cmd, export_cmd, import_cmd):
         main.add_command(command)
 
 

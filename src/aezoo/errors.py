@@ -50,3 +50,7 @@ class RegistryError(AezooError):
 
 class TrainingError(AezooError):
     """Training stopped for a reason the user must act on (e.g. a non-finite loss)."""
+
+
+class AezooWarning(UserWarning):
+    """Something the user should know that does not stop the command (the CLI prints it as ``warning: ...``)."""

@@ -100,6 +100,8 @@ def test_figure_commands_write_pngs(home, tmp_path, ref, args):
     for path in wrote(result):
         if args[0] == "latent" and not path.endswith("-grid.png"):
             assert_scatter(path)
+        elif path.endswith("-grid.png"):
+            assert_panels(path, 15)  # 15 rows of tiles, white gaps between them
         else:
             assert_panels(path, PANELS[args[0]])
 
@@ -265,7 +267,7 @@ def test_compare_puts_runs_side_by_side(home, tmp_path):
     picked = next(iter(summary["test_images"].values()))
     assert picked["labels"] == list(range(10))
     html = out.read_text()
-    assert "conv-vae-1" in html and "mlp-ae-1" in html and html.count("data:image/png;base64,") == 3
+    assert "conv-vae-1" in html and "mlp-ae-1" in html and html.count("data:image/png;base64,") == 5
 
 
 def test_compare_train_trains_each_model_first(tmp_path):

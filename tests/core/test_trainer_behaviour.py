@@ -195,3 +195,35 @@ def test_the_seed_sets_the_order_of_the_batches(aezoo_plugin):
     weights = [train("fixed-init-ae", epochs=1, seed=seed).state_dict() for seed in (0, 0, 1)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_the_best_epochs_weights_are_copied_not_referenced():
+    """The Trainer alone (no checkpoint written): the weights restored are the best epoch's, kept as a copy
+    while later epochs change the live ones."""
+    from aezoo.core.trainer import TrainConfig, Trainer
+
+    splits = load_white_then_black(None, None, False)
+    torch.manual_seed(0)
+    model = aezoo.create_model("mlp-ae", input_shape=(1, 8, 8))
+    result = Trainer(model, splits, TrainConfig(epochs=4, precision="fp32")).fit()
+    assert result.best_epoch == 1 and result.history[-1]["val_loss"] > result.history[0]["val_loss"] + 1
+    with torch.no_grad():
+        val_loss = model.eval().loss(splits.val.floats())[0].item()
+    assert val_loss == pytest.approx(result.history[0]["val_loss"], rel=1e-5)
+
+
+def test_validation_runs_the_model_in_eval_mode():
+    """A denoising model is validated on clean inputs: the recorded val_loss is the eval-mode loss of the weights
+    it was measured with (in training mode the inputs would be corrupted with fresh noise)."""
+    from helpers import digits_splits
+
+    from aezoo.core.trainer import TrainConfig, Trainer
+
+    splits = digits_splits()
+    torch.manual_seed(0)
+    model = aezoo.create_model("denoising-ae", input_shape=(1, 8, 8))
+    result = Trainer(model, splits, TrainConfig(epochs=1, batch_size=256, precision="fp32")).fit()
+    model.eval()
+    with torch.no_grad():
+        total = sum(model.loss(x)[0].item() * len(x) for x, _ in splits.val.batches(256))
+    assert result.history[0]["val_loss"] == pytest.approx(total / len(splits.val), rel=1e-5)

@@ -405,3 +405,20 @@ def test_make_splits_without_labels_is_seeded_and_disjoint():
     assert all_indices(a) == all_indices(b)
     assert sorted(all_indices(a)) == list(range(50))
     assert (len(a.train), len(a.val), len(a.test)) == (36, 4, 10)
+
+
+@pytest.mark.parametrize("own_test_split", [False, True])
+def test_every_label_stays_with_its_image_through_the_splits(own_test_split):
+    """Each image encodes its own index in its pixels, its label is a function of that index: after splitting,
+    every split's labels must still be the labels of its images."""
+    n = 600
+    index = np.arange(n)
+    images = np.zeros((n, 1, 2, 2), np.uint8)
+    images[:, 0, 0, 0], images[:, 0, 0, 1] = index % 256, index // 256
+    labels = (index * 7 + index // 13) % 10
+    test = (images[:50], labels[:50]) if own_test_split else (None, None)
+    splits = make_splits("indexed", RawData(images, labels, *test))
+    for split in (splits.train, splits.val, splits.test):
+        seen = split.images[:, 0, 0, 0].long() + 256 * split.images[:, 0, 0, 1].long()
+        assert torch.equal(split.labels, torch.from_numpy((seen.numpy() * 7 + seen.numpy() // 13) % 10))
+    assert len(splits.train) + len(splits.val) + (0 if own_test_split else len(splits.test)) == n

@@ -31,7 +31,8 @@ def test_plugins_check_reports_a_factory_that_does_not_import(aezoo_plugin):
 def test_a_shadowed_name_is_marked_in_zoo_list(aezoo_plugin):
     aezoo_plugin(Shadowing(), "shadow")
     table = CliRunner().invoke(main, ["list", "conv-vae"]).output
-    assert "also registered by shadow: ignored" in table
+    assert "also provided by shadow (shadow/conv-vae)" in table
+    assert any(line.startswith("shadow/conv-vae ") for line in table.splitlines())  # listed by its qualified name
     rows = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)
     shadows = {r["name"]: r["shadows"] for r in rows}
     assert shadows["conv-vae"] == ["shadow"] and shadows["conv-ae"] == []

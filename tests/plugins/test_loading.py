@@ -37,6 +37,10 @@ class DuplicatePlugin:
         register("conv-vae", tiny_build, "an impostor")
         register("own-model", tiny_build, "still fine")
 
+    @aezoo.hookimpl
+    def register_datasets(self, register):
+        register("digits", "aezoo.data.sources:load_digits", "a second digits")
+
 
 def test_in_process_plugin_is_listed_and_buildable(aezoo_plugin):
     aezoo_plugin(TinyPlugin(), "tiny")
@@ -63,11 +67,15 @@ def test_plugin_that_raises_is_reported_and_builtins_still_list(aezoo_plugin):
 
 
 def test_duplicate_name_is_refused_and_both_sources_named(aezoo_plugin):
+    """A taken model name never replaces the first model (the second stays reachable as PLUGIN/MODEL); a taken
+    dataset name is refused, naming both plugins."""
     catalog = aezoo_plugin(DuplicatePlugin(), "dupes")
     assert catalog.models["conv-vae"].plugin == "builtin"  # never silently replaced
+    assert catalog.model("dupes/conv-vae").summary == "an impostor" and catalog.plugins["dupes"].shadowed == ["conv-vae"]
     assert catalog.models["own-model"].plugin == "dupes"
+    assert catalog.datasets["digits"].plugin == "builtin"
     errors = catalog.plugins["dupes"].errors
-    assert len(errors) == 1 and "'conv-vae'" in errors[0] and "'builtin'" in errors[0]
+    assert len(errors) == 1 and "dataset 'digits'" in errors[0] and "'builtin'" in errors[0]
 
 
 def test_plugin_for_another_api_version_is_refused(aezoo_plugin):

@@ -182,3 +182,17 @@ def test_model_card_shows_metrics_a_model_lacks_as_not_applicable_rows():
 
     shown = _metrics_shown({"test_mse": 3.5, "test_not_applicable": {"kl": "no density", "iw_nll": "no density"}})
     assert shown == {"test_mse": 3.5, "test_kl": "n/a: no density", "test_iw_nll": "n/a: no density"}
+
+
+def test_a_non_empty_target_is_refused_before_the_run_is_read(trained, tmp_path, monkeypatch):
+    """The check of its own, not the system's rename error at the end: nothing is built, drawn or staged."""
+    from aezoo.api import build
+
+    model, home, _ = trained
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    monkeypatch.setattr(build, "build_run", lambda *a, **k: pytest.fail("the run was built for a refused target"))
+    with pytest.raises(ExportError, match="taken is not empty; export into a new or empty folder"):
+        export_run(model.run.id, target, home=home)
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]  # no hidden staging folder beside it

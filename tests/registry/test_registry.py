@@ -170,8 +170,9 @@ BAD_NAMES = ["../x", "a/b", "..", "", ".hidden", "a\\b", "x" * 65, "a b", "c:d",
 def test_bad_run_alias_model_and_checkpoint_names_are_refused(reg: Registry, bad: str):
     with pytest.raises(RegistryError, match="letters, digits"):
         _save(reg, name=bad)
-    with pytest.raises(RegistryError, match="invalid model name"):
-        _save(reg, model=bad)
+    if bad != "a/b":  # a qualified model name PLUGIN/MODEL: see the next test
+        with pytest.raises(RegistryError, match="invalid model name"):
+            _save(reg, model=bad)
     with pytest.raises(RegistryError, match="invalid checkpoint key"):
         reg.checkpoint_dir(bad)
     assert reg.list() == []
@@ -179,6 +180,17 @@ def test_bad_run_alias_model_and_checkpoint_names_are_refused(reg: Registry, bad
     with pytest.raises(RegistryError, match="invalid alias"):
         reg.tag("conv-vae", bad)
     assert list((reg.home / "runs").iterdir()) == [reg.home / "runs" / "conv-vae"]
+
+
+def test_a_qualified_model_name_is_stored_in_one_safe_folder(reg: Registry):
+    record = _save(reg, model="old-plugin/iwae")
+    assert (record.id, record.model, record.path) == ("old-plugin.iwae-1", "old-plugin/iwae",
+                                                      reg.home / "runs" / "old-plugin.iwae" / "1")
+    assert reg.get("old-plugin/iwae:1") == reg.get("old-plugin.iwae-1") == record
+    for bad in ("a/", "/b", "a/b/c", "../b"):
+        with pytest.raises(RegistryError, match="invalid model name"):
+            _save(reg, model=bad)
+    assert sorted(p.name for p in (reg.home / "runs").iterdir()) == ["old-plugin.iwae"]
 
 
 def test_good_names_are_accepted(reg: Registry):

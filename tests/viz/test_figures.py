@@ -1,4 +1,4 @@
-"""Every figure function writes a readable PNG of the expected size; the report is self-contained HTML."""
+"""Every figure function returns a Figure whose PNG has the expected size; the report is self-contained HTML."""
 from __future__ import annotations
 
 import base64
@@ -46,7 +46,7 @@ def test_tile_layout():
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_image_grid(tmp_path, channels):
-    path = figures.image_grid(images(16, c=channels), tmp_path / "grid.png", nrow=4, title="samples")
+    path = figures.image_grid(images(16, c=channels), nrow=4, title="samples").save(tmp_path / "grid.png")
     assert path == tmp_path / "grid.png"
     h, w = read_png(path).shape[:2]
     assert 150 <= h <= 700 and 150 <= w <= 700
@@ -54,14 +54,13 @@ def test_image_grid(tmp_path, channels):
 
 def test_image_grid_rejects_bad_shapes(tmp_path):
     with pytest.raises(ValueError, match="C = 1 or 3"):
-        figures.image_grid(torch.rand(4, 2, 8, 8), tmp_path / "bad.png")
+        figures.image_grid(torch.rand(4, 2, 8, 8))
 
 
 def test_reconstruction_and_corruption_figures(tmp_path):
     x = images(8)
-    rec = figures.reconstruction_figure(x, x.flip(0), tmp_path / "rec.png")
-    cor = figures.corruption_figure(x, x, x, tmp_path / "cor.png",
-                                    errors={"corrupted_mse": 0.1, "restored_mse": 0.01})
+    rec = figures.reconstruction_figure(x, x.flip(0)).save(tmp_path / "rec.png")
+    cor = figures.corruption_figure(x, x, x, errors={"corrupted_mse": 0.1, "restored_mse": 0.01}).save(tmp_path / "cor.png")
     for path in (rec, cor):
         h, w = read_png(path).shape[:2]
         assert w == int(round(100 * max(3.0, 0.7 * 8 + 1.5)))
@@ -73,16 +72,16 @@ def test_latent_figure(tmp_path, method, dim):
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(120) % 4
     codes = torch.randn(120, dim, generator=g) + labels[:, None].float()
-    path = figures.latent_figure(codes, labels, tmp_path / f"latent-{method}.png", method=method)
+    path = figures.latent_figure(codes, labels, method=method).save(tmp_path / f"latent-{method}.png")
     assert read_png(path).shape[:2] == (550, 650)
 
 
 def test_latent_figure_without_labels_and_many_classes(tmp_path):
     codes = torch.randn(60, 2)
-    assert read_png(figures.latent_figure(codes, None, tmp_path / "a.png")).shape[:2] == (550, 650)
-    assert read_png(figures.latent_figure(codes, torch.arange(60), tmp_path / "b.png")).shape[:2] == (550, 650)
+    assert read_png(figures.latent_figure(codes, None).save(tmp_path / "a.png")).shape[:2] == (550, 650)
+    assert read_png(figures.latent_figure(codes, torch.arange(60)).save(tmp_path / "b.png")).shape[:2] == (550, 650)
     with pytest.raises(ValueError, match="2-D latent"):
-        figures.latent_figure(torch.randn(10, 3), None, tmp_path / "c.png", method="direct")
+        figures.latent_figure(torch.randn(10, 3), None, method="direct")
 
 
 def test_gaussian_grid_quantiles():
@@ -92,30 +91,30 @@ def test_gaussian_grid_quantiles():
 
 
 def test_latent_grid_figure(tmp_path, vae2):
-    path = figures.latent_grid_figure(vae2, tmp_path / "manifold.png", n=6)
-    assert read_png(path).shape[:2] == (700, 700)
+    path = figures.latent_grid_figure(vae2, n=6).save(tmp_path / "manifold.png")
+    assert read_png(path).shape[:2] == (740, 700)
     from aezoo.api.build import create_model
 
     with pytest.raises(ValueError, match="2-D latent"):
-        figures.latent_grid_figure(create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=3), tmp_path / "x.png")
+        figures.latent_grid_figure(create_model("conv-vae", input_shape=(1, 8, 8), latent_dim=3))
     ae = create_model("conv-ae", input_shape=(1, 8, 8), latent_dim=2)
     with pytest.raises(ValueError, match="codes="):
-        figures.latent_grid_figure(ae, tmp_path / "y.png")
-    read_png(figures.latent_grid_figure(ae, tmp_path / "z.png", n=4, codes=torch.randn(30, 2)))
+        figures.latent_grid_figure(ae)
+    read_png(figures.latent_grid_figure(ae, n=4, codes=torch.randn(30, 2)).save(tmp_path / "z.png"))
 
 
 def test_interpolation_figure(tmp_path):
-    one = figures.interpolation_figure(images(7), tmp_path / "one.png")
-    many = figures.interpolation_figure([images(7), images(7, seed=1), images(7, seed=2)], tmp_path / "many.png")
+    one = figures.interpolation_figure(images(7)).save(tmp_path / "one.png")
+    many = figures.interpolation_figure([images(7), images(7, seed=1), images(7, seed=2)]).save(tmp_path / "many.png")
     assert read_png(many).shape[0] > read_png(one).shape[0]
 
 
 def test_curves_figure(tmp_path):
     history = [{"epoch": e, "train_loss": 50 / e, "val_loss": 55 / e, "train_reconstruction": 45 / e,
                 "val_kl": 3.0} for e in range(1, 6)]
-    assert read_png(figures.curves_figure(history, tmp_path / "curves.png")).shape[:2] == (400, 1000)
+    assert read_png(figures.curves_figure(history).save(tmp_path / "curves.png")).shape[:2] == (400, 1000)
     plain = [{"epoch": 1, "train_loss": 2.0}]
-    assert read_png(figures.curves_figure(plain, tmp_path / "plain.png")).shape[:2] == (400, 600)
+    assert read_png(figures.curves_figure(plain).save(tmp_path / "plain.png")).shape[:2] == (400, 600)
 
 
 class _Collector(HTMLParser):
@@ -130,7 +129,7 @@ class _Collector(HTMLParser):
 
 
 def test_report_is_self_contained(tmp_path):
-    png = figures.image_grid(images(4), tmp_path / "grid.png", nrow=2)
+    png = figures.image_grid(images(4), nrow=2).save(tmp_path / "grid.png")
     config = {"model": "conv-vae", "note": "<script>alert(1)</script>", "optim": {"lr": 1e-3}}
     metrics = {"bce": 21.5, "psnr": 14.8, "latent_variances": [0.2, 0.01]}
     history = [{"epoch": 1, "train_loss": 30.0, "val_loss": 31.0}]
@@ -156,7 +155,7 @@ def test_latent_grid_covers_the_region_the_codes_occupy(tmp_path, vae2):
     decode = vae2.decode
     vae2.decode = lambda z: (seen.append(z), decode(z))[1]
     try:
-        read_png(figures.latent_grid_figure(vae2, tmp_path / "grid.png", n=5, codes=codes))
+        figures.latent_grid_figure(vae2, n=5, codes=codes)
     finally:
         del vae2.decode
     assert 38 < seen[0][:, 0].min() and seen[0][:, 0].max() < 42 and -9 < seen[0][:, 1].min()
@@ -165,8 +164,8 @@ def test_latent_grid_covers_the_region_the_codes_occupy(tmp_path, vae2):
 def test_curves_keep_diagnostics_off_the_loss_axes(tmp_path):
     history = [{"epoch": e, "train_loss": 10.0 / e, "val_loss": 11.0 / e, "train_kl": 1.0, "train_accuracy": 0.5}
                for e in (1, 2, 3)]
-    three = figures.curves_figure(history, tmp_path / "c.png", diagnostics=("accuracy",))
-    two = figures.curves_figure(history, tmp_path / "d.png")
+    three = figures.curves_figure(history, diagnostics=("accuracy",)).save(tmp_path / "c.png")
+    two = figures.curves_figure(history).save(tmp_path / "d.png")
     assert read_png(three).shape[1] > read_png(two).shape[1]
 
 

@@ -40,3 +40,12 @@ def test_chosen_images_are_checked():
     with pytest.raises(ValueError, match="out of range"):
         chosen(sorted_split(), [0, 99])
     assert chosen(Split(torch.zeros(3, 1, 2, 2)), [2]).labels is None
+
+
+def test_the_seed_picks_which_images_of_each_class_are_shown():
+    split = sorted_split(per_class=20, classes=3)
+    by_seed = {seed: pick(split, 6, seed=seed) for seed in range(5)}
+    assert all(p.labels == [0, 1, 2, 0, 1, 2] for p in by_seed.values())  # the classes in turn, whatever the seed
+    assert len({tuple(p.indices) for p in by_seed.values()}) == 5  # but other images of them for each seed
+    firsts = {p.indices[0] for p in by_seed.values()}  # class 0's first pick is not its first stored image
+    assert len(firsts) > 1 and firsts != {0}

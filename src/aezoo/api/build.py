@@ -46,7 +46,7 @@ def plan_model(name: str, input_shape: Any, hyperparameters: Mapping[str, Any]) 
     except AezooError:
         raise
     except Exception as exc:  # a value the factory cannot build with (overflow, a bad choice, ...)
-        raise BadHyperparameterError(f"cannot build model {name!r} for input {shape} with {given}: "
+        raise BadHyperparameterError(f"cannot build {spec.owner} for input {shape} with {given}: "
                                      f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     count = sum(p.numel() for p in meta.parameters())
     limit = max_parameters()
@@ -70,19 +70,45 @@ def build_checked(name: str, input_shape: Any, hyperparameters: Mapping[str, Any
     check_header(weights, {k: (tuple(v.shape), str(v.dtype)) for k, v in meta.state_dict().items()})
     state = read_state()
     from aezoo.api.catalog import model_spec
+    from aezoo.api.contract import check_contract
 
-    model = model_spec(name).build(shape, **merged)
+    spec = model_spec(name)
+    model = spec.build(shape, **merged)
     model.load_state_dict(state)
+    check_contract(model, spec.owner)
     return model
 
 
 def create_model(name: str, input_shape: tuple[int, int, int] = (1, 28, 28), **hyperparameters: Any):
     """Build a fresh, untrained model. Unknown hyperparameters raise an error listing the valid ones; a model
-    past the size limit (``aezoo.api.build``) is refused before any memory is allocated for it."""
+    past the size limit (``aezoo.api.build``) is refused before any memory is allocated for it; the new model's
+    shapes are checked on a tiny batch (``aezoo.api.contract``)."""
     from aezoo.api.catalog import model_spec
+    from aezoo.api.contract import check_contract
 
     shape, merged, _ = plan_model(name, input_shape, hyperparameters)
-    return model_spec(name).build(shape, **merged)
+    spec = model_spec(name)
+    model = spec.build(shape, **merged)
+    check_contract(model, spec.owner)
+    return model
+
+
+def built_as(model: str, config: Mapping[str, Any]) -> str:
+    """The name a saved model is rebuilt by: the qualified name ``PLUGIN/MODEL`` its config records (so a plugin
+    installed later that shadows the plain name changes nothing); for runs saved before that, the plugin the config
+    records and the model; else the plain ``model`` (with a warning when another plugin's model shares it)."""
+    from aezoo.api.catalog import shadow_warning
+
+    recorded, plugin = config.get("qualified_model"), config.get("plugin")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if "/" in model:  # saved under its qualified name
+        return model
+    name = plugin.get("name") if isinstance(plugin, Mapping) else None
+    if isinstance(name, str) and name:
+        return f"{name}/{model}"
+    shadow_warning(model)
+    return model
 
 
 def build_run(ref: str, device: str = "cpu", home: str | None = None):
@@ -92,7 +118,8 @@ def build_run(ref: str, device: str = "cpu", home: str | None = None):
 
     registry = Registry(home)
     record = registry.verify(ref, files=(paths.CONFIG,))  # the config decides what is built: check it first
-    model = build_checked(record.model, record.input_shape, record.hyperparameters, record.weights_path,
+    model = build_checked(built_as(record.model, record.config), record.input_shape, record.hyperparameters,
+                          record.weights_path,
                           lambda: registry.load_state(record), where=str(record.path / paths.CONFIG))
     model.run = record  # where it came from: id, config, metrics
     return model.to(device).eval()

@@ -15,14 +15,28 @@ if TYPE_CHECKING:
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Names of the registered models, sorted; ``pattern`` filters with shell wildcards (``'*vae'``)."""
-    names = sorted(catalog().models)
-    return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
+    """Names of the registered models, sorted: plain names, and ``PLUGIN/MODEL`` for a model whose plain name
+    reaches another plugin's; ``pattern`` filters with shell wildcards (``'*vae'``, matching the plain name too)."""
+    names = sorted([*catalog().models, *catalog().shadowed_names()])
+    return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)
+            or fnmatch.fnmatch(n.rpartition("/")[2], pattern)]
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The registration of model ``name``; raises UnknownModelError listing the valid names."""
+    """The registration of model ``name`` (a plain name or ``PLUGIN/MODEL``); raises UnknownModelError listing the
+    valid names."""
     return catalog().model(name)
+
+
+def shadow_warning(name: str) -> None:
+    """Warn (AezooWarning) when a plain model name is also another plugin's model's name, naming what it reaches."""
+    import warnings
+
+    from aezoo.errors import AezooWarning
+
+    text = catalog().shadowing(name)
+    if text:
+        warnings.warn(text, AezooWarning, stacklevel=3)
 
 
 def list_datasets(pattern: str | None = None) -> list[str]:

@@ -42,12 +42,22 @@ class PixelClassifier:
     pool: int
     train_accuracy: float = float("nan")
 
-    def predict(self, images: torch.Tensor) -> np.ndarray:
-        """Predicted labels (N,) for images (N, C, H, W)."""
+    def scores(self, images: torch.Tensor) -> np.ndarray:
+        """Class scores (N, classes) for images (N, C, H, W); two columns for a binary problem."""
         scores = ((features(images, self.pool) - self.mean) / self.scale) @ self.coef.T + self.intercept
         if scores.shape[1] == 1:  # binary: sklearn keeps one score, positive for classes[1]
-            return self.classes[(scores[:, 0] > 0).astype(int)]
-        return self.classes[scores.argmax(1)]
+            return np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
+        return scores
+
+    def predict(self, images: torch.Tensor) -> np.ndarray:
+        """Predicted labels (N,) for images (N, C, H, W)."""
+        return self.classes[self.scores(images).argmax(1)]
+
+    def probabilities(self, images: torch.Tensor) -> np.ndarray:
+        """Class probabilities (N, classes), columns in the order of ``classes``."""
+        from scipy.special import softmax
+
+        return softmax(self.scores(images), axis=1)
 
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())
@@ -109,9 +119,11 @@ def train_or_load_classifier(split: Split, cache_dir: Path) -> PixelClassifier:
 
 def class_consistency(model: Any, splits: Splits, n_per_class: int, cache_dir: Path,
                       seed: int = 0) -> dict[str, float]:
-    """Per label (as a string key), the fraction of images generated from that class's latent Gaussian that
-    the pixel classifier assigns to the label; ``'mean'`` averages over labels."""
+    """Per label (as a string key), the fraction of images generated for that class that the pixel classifier
+    assigns to the label; ``'mean'`` averages over labels. A conditional model is given the label; any other
+    model's images come from a Gaussian fitted to the class's latent codes."""
     from aezoo.core.sampling import fit_class_gaussians, generate_class
+    from aezoo.viz.views import class_generator
 
     if not splits.has_labels:
         raise ValueError(f"dataset {splits.name!r} has no labels: class consistency needs them")
@@ -120,11 +132,16 @@ def class_consistency(model: Any, splits: Splits, n_per_class: int, cache_dir: P
     if len(train) > MAX_TRAIN:
         keep = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(train), MAX_TRAIN, replace=False)))
         train = Split(train.images[keep], train.labels[keep])
-    stats = fit_class_gaussians(model, to_float(train.images), train.labels)
+    if model.conditional:
+        draw, _ = class_generator(model, splits, seed)
+        labels = sorted(set(train.labels.tolist()))
+    else:
+        stats = fit_class_gaussians(model, to_float(train.images), train.labels)
+        draw, labels = (lambda c, n, g: generate_class(model, stats, c, n, g)), sorted(stats)
     generator = torch.Generator().manual_seed(seed)
     result = {}
-    for label in sorted(stats):
-        images = generate_class(model, stats, label, n_per_class, generator).cpu()
+    for label in labels:
+        images = draw(label, n_per_class, generator).cpu()
         result[str(label)] = float((classifier.predict(images) == label).mean())
     result["mean"] = float(np.mean(list(result.values()))) if result else float("nan")
     return result

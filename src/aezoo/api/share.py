@@ -6,9 +6,11 @@ that needs models: the facts and sample image of an export, and a model rebuilt 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from aezoo.errors import AezooError
 from aezoo.registry import paths
 from aezoo.registry.export import (
     ExportError,
@@ -24,7 +26,7 @@ from aezoo.registry.store import Registry
 
 N_SAMPLES = 16
 N_RECONSTRUCTIONS = 8
-RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from an export into a new run
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # carried into a new run
 
 
 def export_run(ref: str | RunRecord, directory: str | os.PathLike, *, home: str | os.PathLike | None = None,
@@ -58,32 +60,58 @@ def _write_samples(path: Path, model: Any, record: RunRecord) -> dict[str, Any]:
 
         from aezoo.viz import draw as figures
 
-        if model.sampler == "prior":
+        if model.sampler == "prior" and not model.conditional:
             with torch.no_grad():
                 images = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0)).cpu()
-            figures.image_grid(images, path, nrow=8, title=f"{record.id}: samples from {model.prior.title}")
+            figures.image_grid(images, nrow=8, title=f"{record.id}: samples from {model.prior.title}").save(path)
             return {"file": path.name, "kind": "prior samples", "count": N_SAMPLES}
         from aezoo.api.catalog import load_dataset
+        from aezoo.core.sampling import labels_for
 
         splits = load_dataset(record.config["dataset"], data_dir=record.config.get("data_dir"))
         originals = splits.test.floats(N_RECONSTRUCTIONS)
+        labels = None if splits.test.labels is None else splits.test.labels[:N_RECONSTRUCTIONS]
         with torch.no_grad():
-            reconstructions = model.reconstruct(originals).cpu()
-        figures.reconstruction_figure(originals, reconstructions, path,
-                                      title=f"{record.id}: test reconstructions")
+            reconstructions = model.reconstruct(originals, labels_for(model, labels, len(originals))).cpu()
+        figures.reconstruction_figure(originals, reconstructions, title=f"{record.id}: test reconstructions").save(path)
         return {"file": path.name, "kind": "test reconstructions", "count": len(originals)}
     except Exception as exc:  # the image is optional: the export goes on without it
         path.unlink(missing_ok=True)
         return {"file": None, "skipped": f"{type(exc).__name__}: {exc}"}
 
 
+def shared_dataset(ref: Any) -> str | None:
+    """The dataset of an export as aezoo keeps it: the name of a registered data source that reads no local
+    files (``digits``, ``mnist``, ...); a source reading a path the export chose (``folder:/some/dir``,
+    ``npz:/etc/passwd``) or an unknown name gives None, so no file the sender picked is ever read."""
+    from aezoo.api.catalog import parse_dataset_ref
+
+    if not isinstance(ref, str):
+        return None
+    try:
+        spec, _ = parse_dataset_ref(ref)
+    except AezooError:
+        return None
+    return None if spec.takes_path else spec.name
+
+
+def _local_paths_dropped(info: ExportInfo) -> ExportInfo:
+    """``info`` with its dataset kept only when shared_dataset() keeps it; a dropped one is recorded, as text,
+    under ``dataset_not_kept``."""
+    dataset = info.config.get("dataset")
+    kept = shared_dataset(dataset)
+    if kept == dataset:
+        return info
+    return replace(info, config={**info.config, "dataset": kept, "dataset_not_kept": dataset})
+
+
 def build_from_export(directory: str | os.PathLike) -> tuple[ExportInfo, Any]:
     """Verify an export, bound and plan its model from config.json, check the weights' header against the
     plan, then build the model and load the weights."""
-    from aezoo.api.build import build_checked
+    from aezoo.api.build import build_checked, built_as
 
-    info = read_export(directory)
-    model = build_checked(info.model, info.config["input_shape"], info.config["hyperparameters"],
+    info = _local_paths_dropped(read_export(directory))
+    model = build_checked(built_as(info.model, info.config), info.config["input_shape"], info.config["hyperparameters"],
                           info.path / paths.WEIGHTS, lambda: read_export_state(info),
                           where=str(info.path / paths.CONFIG))
     model.run = info.record()
@@ -107,6 +135,8 @@ def import_export(directory: str | os.PathLike, *, name: str | None = None,
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     history = read_export_history(info)
     config = {k: info.config.get(k) for k in RUN_CONFIG_KEYS}
+    if info.config.get("dataset_not_kept") is not None:
+        config["dataset_not_kept"] = info.config["dataset_not_kept"]
     config.update(data_dir=None, aezoo_version=info.config.get("trained_with_aezoo_version", ""),
                   imported_from={"path": str(info.path.absolute()), "source_run": info.config.get("source_run"),
                                  "weights_sha256": info.weights_sha256})

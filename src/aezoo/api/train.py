@@ -15,16 +15,19 @@ import torch
 
 from aezoo import __version__
 from aezoo.api.build import create_model
-from aezoo.api.catalog import load_dataset, model_spec
+from aezoo.api.catalog import load_dataset, model_spec, shadow_warning
 from aezoo.core.autoencoder import AutoEncoder
 from aezoo.core.checkpoint import state_from_parts, state_to_parts
+from aezoo.core.diagnosis import after_training
 from aezoo.core.events import Fanout, TrainingEvents
 from aezoo.core.runtime.device import resolve_device
 from aezoo.core.runtime.distributed import finish_distributed, init_distributed, same_everywhere
-from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState
+from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainResult, TrainState, closed_form
 from aezoo.data.splits import Splits
 from aezoo.errors import AezooError, TrainingError, UnknownNameError
+from aezoo.plugins.specs import ModelSpec
 from aezoo.registry import Registry, RunRecord, paths
+from aezoo.registry.refs import validate_model_name
 from aezoo.registry.store import CheckpointSavedError
 
 CHECKPOINT_FILE = paths.CHECKPOINT
@@ -103,24 +106,37 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
 
     On Linux, CPU training runs faster after ``aezoo.core.runtime.memory.keep_freed_memory()`` (``zoo train``
     calls it): it retunes glibc's malloc for the whole process, so this function leaves that choice to you."""
+    if resume is not None:
+        given = {"dataset": dataset != "digits", "data_dir": data_dir is not None, "download": download,
+                 "hyperparameters": bool(hyperparameters), "config": config is not None, "name": name is not None,
+                 **dict.fromkeys(options, True)}
+        _refuse_ignored_with_resume(resume, [k for k, v in given.items() if v])
     registry, config = registry or Registry(), _settings(config, options)
     with ExitStack() as held:  # the checkpoint folder is this process's until train() returns or fails
         if resume is not None:
             spec, state = _resumable(registry, resume, held)
-            model, dataset, data_dir, name = spec["model"], spec["dataset"], spec["data_dir"], spec["name"]
+            if model not in ("", spec["model"], spec.get("qualified_model")):
+                raise AezooError(f"checkpoint {resume} is a run of {spec['model']!r}, not {model!r}; pass "
+                                 "model='' (or its own model) with resume=")
+            model, dataset, data_dir, name = spec.get("qualified_model", spec["model"]), spec["dataset"], \
+                spec["data_dir"], spec["name"]
             hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
         else:
             config.check()
             _check_name(registry, name)  # fail before training, not after
-            state, key = None, f"{model}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
+            shadow_warning(model)
+            state, key = None, f"{model_spec(model).name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
         _check_numbers(config)
         rank, world, key = _processes(config, key)
         splits = load_dataset(dataset, data_dir=data_dir, download=download)
         torch.manual_seed(config.seed)
-        hp = model_spec(model).check(hyperparameters or {})
-        net = create_model(model, input_shape=splits.input_shape, **hp)
-        spec = {"model": model, "dataset": splits.name, "data_dir": data_dir, "name": name,
-                "hyperparameters": hp, "train": asdict(config)}
+        registration = model_spec(model)
+        validate_model_name(run_model_name(registration))  # its runs' folder must be a safe name: check first
+        hp = registration.check(hyperparameters or {})
+        net = create_model(registration.qualified, input_shape=splits.input_shape, **hp)
+        spec = {"model": run_model_name(registration), "qualified_model": registration.qualified,
+                "dataset": splits.name, "data_dir": data_dir, "name": name, "hyperparameters": hp,
+                "train": asdict(config)}
         events = _events(progress, log, trackers) if rank == 0 else TrainingEvents()
         trainer = _trainer(net, splits, config, spec, registry, key, events,
                            held if rank == 0 and resume is None else None)
@@ -141,6 +157,13 @@ def _settings(config: TrainConfig | None, options: dict[str, Any]) -> TrainConfi
         problem = f"unknown settings {', '.join(unknown)}" if unknown else "both config= and settings"
         raise TypeError(f"train() got {problem}; settings are {', '.join(valid)} (or config=TrainConfig(...))")
     return TrainConfig(**options)
+
+
+def _refuse_ignored_with_resume(key: str, given: list[str]) -> None:
+    """A resume continues with the settings the run started with: arguments it would ignore are refused."""
+    if given:
+        raise AezooError(f"resume={key!r} continues a run with the settings it started with, so {', '.join(given)} "
+                         "would be ignored; leave them out, or start a new run")
 
 
 def _resumable(registry: Registry, key: str, held: ExitStack) -> tuple[dict[str, Any], TrainState]:
@@ -217,7 +240,7 @@ def _fit(trainer: Trainer, state: TrainState | None, spec: dict[str, Any], regis
     try:
         events.train_start({**spec, "key": key, "processes": trainer.world, "device": trainer.config.device,
                             "parameters": sum(p.numel() for p in trainer.model.parameters()),
-                            "aezoo_version": __version__})
+                            "closed_form": closed_form(trainer.model) is not None, "aezoo_version": __version__})
         result = trainer.fit(state)
     except TrainingInterrupted as stop:
         events.train_end({"status": "interrupted", "checkpoint": key})
@@ -240,10 +263,11 @@ def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry:
           events: TrainingEvents) -> RunRecord:
     """Save the trained model as a run (recording its checkpoint key, so a resume of it is refused, never saved
     twice), then remove the checkpoint. If the save fails, the checkpoint stays and the error offers it."""
-    splits, metrics = trainer.splits, _metrics(result)
+    splits, metrics = trainer.splits, {**_metrics(result), "binarize": spec["train"].get("binarize", "none")}
     run_config = {"dataset": splits.name, "data_dir": spec["data_dir"], "input_shape": list(splits.input_shape),
                   "train": spec["train"], "processes": trainer.world, "aezoo_version": __version__,
-                  "classes": splits.classes, "plugin": plugin_of(spec["model"]), "checkpoint_key": key}
+                  "classes": splits.classes, "plugin": plugin_of(spec["qualified_model"]),
+                  "qualified_model": spec["qualified_model"], "checkpoint_key": key}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
     try:
         record = registry.save(spec["model"], state_dict, hyperparameters=spec["hyperparameters"],
@@ -256,7 +280,8 @@ def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry:
         _fail(registry, key, "the run could not be saved", exc)
         raise
     registry.remove_checkpoint(key)
-    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics})
+    warned = after_training(trainer.model, splits.val.floats(None), metrics, splits.val.labels)
+    events.train_end({"status": "finished", "run": record.id, "path": str(record.path), **metrics, "warnings": warned})
     return record
 
 
@@ -265,6 +290,9 @@ def _metrics(result: TrainResult) -> dict[str, Any]:
     metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 3),
                "images_per_second": round(result.images_per_second, 1), "precision": result.precision}
+    if result.fitted is not None:  # fitted once: no epochs to count, none best, nothing stopped
+        metrics = {"fitted": result.fitted, "epochs_trained": 0, "train_seconds": metrics["train_seconds"],
+                   "precision": result.precision}
     if result.compile_seconds is not None:
         metrics["compile_seconds"] = result.compile_seconds
     if result.profile is not None:
@@ -288,6 +316,14 @@ def _fail(registry: Registry, key: str, what: str, exc: BaseException) -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TrainingError(f"{what}: {reason}; {advice}") from exc
     exc.add_note(advice)
+
+
+def run_model_name(registration: ModelSpec) -> str:
+    """The model name a run is saved under: the plain name when it reaches this model, else ``PLUGIN/MODEL`` (a
+    model another plugin's shadows), so its runs never mix with the other model's."""
+    from aezoo.plugins.manager import catalog
+
+    return registration.name if catalog().models.get(registration.name) is registration else registration.qualified
 
 
 def plugin_of(model: str) -> dict[str, str]:

@@ -12,22 +12,31 @@ from aezoo.commands.options import printable
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.argument("pattern", required=False)
 def list_cmd(as_json: bool, pattern: str | None) -> None:
-    """List the registered models (optionally matching a wildcard PATTERN such as '*vae')."""
+    """List the registered models (optionally matching a wildcard PATTERN such as '*vae'). A model whose plain name
+    another plugin's model already has is listed by its qualified name PLUGIN/MODEL, which always reaches it."""
     from aezoo.api.catalog import list_models, model_spec
     from aezoo.plugins.manager import catalog
 
-    rows = [model_spec(n) for n in list_models(pattern)]
+    names = list_models(pattern)
+    rows = [(n, model_spec(n)) for n in names]
     shadowed = catalog().shadowed
     if as_json:
-        click.echo(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary, "plugin": s.plugin,
-                                "shadows": shadowed.get(s.name, [])} for s in rows], indent=2))
+        click.echo(json.dumps([{"name": n, "qualified": s.qualified, "family": s.family, "summary": s.summary,
+                                "plugin": s.plugin, "shadows": shadowed.get(n, []),
+                                "shadowed_by": catalog().models[s.name].qualified if "/" in n else None}
+                               for n, s in rows], indent=2))
         return
-    widths = [max([len(h)] + [len(getattr(s, f)) for s in rows]) for h, f in
-              (("NAME", "name"), ("FAMILY", "family"), ("PLUGIN", "plugin"))]
+    widths = [max([len(h)] + [len(v) for v in values]) for h, values in
+              (("NAME", names), ("FAMILY", [s.family for _, s in rows]), ("PLUGIN", [s.plugin for _, s in rows]))]
     click.echo(f"{'NAME':<{widths[0]}}  {'FAMILY':<{widths[1]}}  {'PLUGIN':<{widths[2]}}  SUMMARY")
-    for s in rows:
-        mark = f"  [also registered by {', '.join(shadowed[s.name])}: ignored]" if s.name in shadowed else ""
-        click.echo(f"{s.name:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}{mark}")
+    for n, s in rows:
+        if n in shadowed:
+            mark = f"  [also provided by {', '.join(f'{p} ({p}/{n})' for p in shadowed[n])}]"
+        elif "/" in n:
+            mark = f"  [the plain name {s.name!r} reaches {catalog().models[s.name].qualified}]"
+        else:
+            mark = ""
+        click.echo(f"{n:<{widths[0]}}  {s.family:<{widths[1]}}  {s.plugin:<{widths[2]}}  {s.summary}{mark}")
 
 
 @click.command("datasets")
@@ -78,6 +87,9 @@ def _print_plugins(infos: list) -> None:
         click.echo(f"{i.name} ({pkg or 'in-process'}): {status}")
         if i.models:
             click.echo(f"  models: {', '.join(i.models)}")
+        for name in i.shadowed:
+            click.echo(f"  note: {name!r} is also an earlier plugin's model name, which the plain name reaches; "
+                       f"reach this plugin's as {i.name}/{name}")
         if i.datasets:
             click.echo(f"  datasets: {', '.join(i.datasets)}")
         for e in i.errors:

@@ -3,12 +3,18 @@ the ``--home`` option, the figure commands' common options and output, opening t
 text made safe to print."""
 from __future__ import annotations
 
+import functools
 import json
+import os
+import stat
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
+
+from aezoo.viz.styles import SCALES
 
 
 def coerce(text: str, default: Any) -> Any:
@@ -52,6 +58,60 @@ def parse_sets(pairs: tuple[str, ...], defaults: dict[str, Any], model: str) -> 
         except ValueError as exc:
             raise click.BadParameter(f"{key}: {exc}", param_hint="--set") from None
     return out
+
+
+def sweep_plans(pairs: tuple[str, ...], models: Sequence[str]) -> list[Any]:
+    """``--set`` of ``zoo compare --train`` as runs to train (``aezoo.pages.compare.Plan``): ``KEY=VALUE`` applies
+    to every model that has KEY, ``MODEL.KEY=VALUE`` to MODEL only; ``KEY=V1,V2,...`` sweeps (``;`` between the
+    values of a list-valued KEY, e.g. ``channels=16,32;32,64``): one run per value (per combination, for several
+    swept keys) of each model that has KEY, named by the values (``vae-beta0``)."""
+    import itertools
+
+    from aezoo.api.catalog import model_spec
+    from aezoo.pages.compare import Plan
+
+    defaults = {m: model_spec(m).hyperparameters() for m in models}
+    values: dict[str, dict[str, list[Any]]] = {m: {} for m in models}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        scope, dot, key = key.strip().rpartition(".")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE or MODEL.KEY=VALUE (e.g. --set beta=0,1,4)",
+                                     param_hint="--set")
+        if dot and scope not in models:
+            raise click.BadParameter(f"{pair!r}: {scope!r} is not one of the models trained here "
+                                     f"({', '.join(models)})", param_hint="--set")
+        targets = [m for m in ([scope] if dot else models) if key in defaults[m]]
+        if not targets:
+            valid = sorted({k for m in ([scope] if dot else models) for k in defaults[m]})
+            raise click.BadParameter(f"no model here has hyperparameter {key!r}; valid: {', '.join(valid)}",
+                                     param_hint="--set")
+        for m in targets:
+            default = defaults[m][key]
+            texts = text.split(";") if isinstance(default, (tuple, list)) else text.split(",")
+            try:
+                values[m][key] = [coerce(t.strip(), default) for t in texts if t.strip()]
+            except ValueError as exc:
+                raise click.BadParameter(f"{key}: {exc}", param_hint="--set") from None
+    plans = []
+    for m in models:
+        keys = list(values[m])
+        swept = [k for k in keys if len(values[m][k]) > 1]
+        for combination in itertools.product(*(values[m][k] for k in keys)):
+            hp = dict(zip(keys, combination))
+            name = "-".join([m, *(f"{k}{_name_part(hp[k])}" for k in swept)]) if swept else None
+            plans.append(Plan(m, hp, name))
+    return plans
+
+
+def _name_part(value: Any) -> str:
+    """A hyperparameter value as part of a run name: ``4.0`` -> ``4``, ``(16, 32)`` -> ``16x32``."""
+    if isinstance(value, (tuple, list)):
+        return "x".join(_name_part(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def check_value(key: str, value: Any, default: Any, where: str) -> Any:
@@ -107,6 +167,29 @@ def check_option(param: click.Parameter, value: Any, where: str, ctx: click.Cont
         raise click.BadParameter(f"{where}: {key} = {value!r}: {exc.message}", param_hint="--config") from None
 
 
+FILE_KINDS = {stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+              stat.S_IFSOCK: "socket", stat.S_IFDIR: "folder"}
+
+
+def read_regular_file(path: str, limit: int, option: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes: a FIFO would wait for a
+    writer forever and /dev/zero never ends, so both are refused (click.BadParameter naming ``option``)."""
+    try:  # non-blocking: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=option) from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+            raise click.BadParameter(f"{path} is a {kind}, not a regular file; give a file", param_hint=option)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise click.BadParameter(f"{path} is larger than {limit:,} bytes; a settings file is a few lines",
+                                 param_hint=option)
+    return data
+
+
 def printable(value: object) -> str:
     """``str(value)`` with control characters (terminal escape sequences, newlines) shown escaped."""
     text = str(value)
@@ -141,27 +224,64 @@ def unless(value: Any, default: Any, text: str) -> str | None:
     return None if value == default else text
 
 
-def emit(shown: Any, as_json: bool) -> None:
-    """Print a figure's files and the test images it used (with their labels), or all of it as JSON."""
+@dataclass(frozen=True)
+class Look:
+    """How a figure command draws and saves: ``--title`` (None: the figure's own, naming the run), ``--dpi``
+    and ``--style``."""
+
+    title: str | None = None
+    dpi: int = 100
+    style: str = "notebook"
+
+
+def emit(figures: Sequence[tuple[Any, Path]], as_json: bool, dpi: int = 100) -> None:
+    """Save each Figure to its path, then print the files and the test images used (with their labels), or all
+    of it as JSON (``files``, ``images``, ``titles``, ``style``, ``dpi`` and what the figures measured)."""
+    paths = [fig.save(path, dpi=dpi) for fig, path in figures]
+    picks = [p for fig, _ in figures for p in fig.picks]
+    info: dict[str, Any] = {}
+    for fig, _ in reversed(figures):
+        info.update(fig.info)
     if as_json:
-        click.echo(json.dumps(shown.as_dict(), indent=2, default=str))
+        out = {"files": [str(p) for p in paths], "images": [p.as_dict() for p in picks],
+               "titles": [" ".join(fig.get_suptitle().split()) for fig, _ in figures], "style": figures[0][0].style,
+               "dpi": dpi, **info}
+        click.echo(json.dumps(out, indent=2, default=str))
         return
-    for line in shown.lines():
+    for line in [f"wrote {p}" for p in paths] + [p.describe() for p in picks]:
         click.echo(line)
 
 
+STYLE_OPTION = click.option("--style", type=click.Choice(list(SCALES)), default="notebook",
+                            show_default=True, help="Size of every font and line: talk is 1.5x notebook (a lecture "
+                                                    "hall), poster 2x, paper 0.8x.")
+
+
 def figure_command(name: str, help_text: str, picks: bool = True) -> Callable:
-    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home."""
+    """Decorator: a click command taking REF, -o/--output, --dataset, --data-dir, --json, --home, and --title,
+    --dpi, --style, which reach the command as ``look`` (a Look); the command runs inside the style."""
 
     def wrap(func: Callable) -> click.Command:
-        func = click.option("--json", "as_json", is_flag=True,
-                            help="Print the files written and the test images used (indices, labels) as JSON.")(func)
-        func = click.option("-o", "--output", type=click.Path(dir_okay=False), help="PNG file to write.")(func)
-        func = click.option("--dataset", help="Take images from this dataset instead of the run's own.")(func)
-        func = click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")(func)
-        func = HOME_OPTION(func)
-        func = click.argument("ref")(func)
-        return click.command(name, help=help_text + (PICKS_HELP if picks else ""))(func)
+        @functools.wraps(func)
+        def run(*args: Any, title: str | None, dpi: int, style: str, **kwargs: Any) -> Any:
+            from aezoo.viz.styles import style as drawn_in
+
+            with drawn_in(style):
+                return func(*args, look=Look(title, dpi, style), **kwargs)
+
+        run = click.option("--title", default=None, help="Title of the figure [default: the run and what is "
+                                                         "shown].")(run)
+        run = click.option("--dpi", type=click.IntRange(min=10, max=1200), default=100, show_default=True,
+                           help="Pixels per inch of the PNG.")(run)
+        run = STYLE_OPTION(run)
+        run = click.option("--json", "as_json", is_flag=True,
+                           help="Print the files written and the test images used (indices, labels) as JSON.")(run)
+        run = click.option("-o", "--output", type=click.Path(dir_okay=False), help="PNG file to write.")(run)
+        run = click.option("--dataset", help="Take images from this dataset instead of the run's own.")(run)
+        run = click.option("--data-dir", type=click.Path(file_okay=False), help="Folder with the dataset's files.")(run)
+        run = HOME_OPTION(run)
+        run = click.argument("ref")(run)
+        return click.command(name, help=help_text + (PICKS_HELP if picks else ""))(run)
 
     return wrap
 

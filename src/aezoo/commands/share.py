@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from aezoo.commands.options import HOME_OPTION
+from aezoo.commands.options import HOME_OPTION, printable
 
 
 @click.command("export")
@@ -38,3 +38,7 @@ def import_cmd(directory: str, name: str | None, home: str | None) -> None:
 
     record = import_export(directory, name=name, home=home)
     click.echo(f"imported {directory} as {record.id}")
+    if record.config.get("dataset_not_kept"):
+        click.echo(f"its dataset {printable(record.config['dataset_not_kept'])!r} was not kept (an import keeps only "
+                   f"a registered data source that reads no local files): give --dataset to evaluate or draw "
+                   f"{record.id}", err=True)

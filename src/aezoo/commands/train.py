@@ -5,15 +5,15 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import click
 
-from aezoo.commands.options import check_option, check_value, parse_sets
+from aezoo.commands.options import check_option, check_value, parse_sets, read_regular_file
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "schedule", "optimizer", "seed", "device", "precision", "patience",
-              "compile", "profile")
+              "compile", "profile", "binarize")
+MAX_CONFIG_BYTES = 1 << 20  # a --config file is a few lines of TOML
 FILE_KEYS = ("model", "dataset", "data_dir", "download", "latent_dim", "name", "hyperparameters", *TRAIN_KEYS)
 
 
@@ -39,12 +39,15 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+        data = tomllib.loads(read_regular_file(path, MAX_CONFIG_BYTES, "--config").decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise click.BadParameter(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                                  "save it as UTF-8", param_hint="--config") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--config") from None
+    except RecursionError:
+        raise click.BadParameter(f"cannot read {path}: arrays or tables nested too deeply",
+                                 param_hint="--config") from None
     unknown = sorted(set(data) - set(FILE_KEYS))
     if unknown:
         raise click.BadParameter(f"{path}: unknown keys {', '.join(unknown)}; valid: {', '.join(FILE_KEYS)}",
@@ -61,6 +64,21 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
         else:
             data[key] = check_option(params[key], value, str(path), ctx)
     return data
+
+
+WITH_RESUME = ("resume", "home", "log", "nproc")  # what --resume uses; every other setting comes from the checkpoint
+
+
+def _refuse_ignored_with_resume(ctx: click.Context, model: str | None) -> None:
+    """--resume continues with the settings the run started with: refuse options it would ignore, naming them."""
+    given = [f"MODEL ({model})"] if model else []
+    given += [p.opts[0] for p in ctx.command.params if p.name not in WITH_RESUME and p.name in ctx.params
+              and ctx.get_parameter_source(p.name) not in (click.core.ParameterSource.DEFAULT, None)
+              and p.opts and p.opts[0].startswith("--")]
+    if given:
+        raise click.UsageError(f"--resume continues a run with the settings it started with, so {', '.join(given)} "
+                               "would be ignored; leave them out (only --home, --log and --nproc go with --resume), "
+                               "or start a new run")
 
 
 @click.command("train")
@@ -90,6 +108,10 @@ def _read_config(path: str | None, ctx: click.Context) -> dict[str, Any]:
 @click.option("--log", "log", multiple=True, metavar="TRACKER[:ARG]",
               help="Send metrics, images and checkpoints to a tracker: tensorboard[:DIR], mlflow[:URI], or a "
                    "plugin's; repeatable.")
+@click.option("--binarize", type=click.Choice(["none", "dynamic", "static"]), default="none", show_default=True,
+              help="Train on 0/1 pixels, as the likelihood papers do: dynamic (each image drawn anew, pixel ~ "
+                   "Bernoulli(intensity), every time it is seen) or static (drawn once per dataset, fixed seed). "
+                   "The run records it; `zoo eval` then binarises the test images alike.")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop early after this many epochs without a better validation loss.")
 @click.option("--latent-dim", type=click.IntRange(min=1), default=None, help="Size of the latent code.")
@@ -123,6 +145,7 @@ def train_cmd(ctx: click.Context, model: str | None, sets: tuple[str, ...], conf
     registry = Registry(home)
     progress = ConsoleProgress(echo=lambda line: click.echo(line, err=True))
     if resume:
+        _refuse_ignored_with_resume(ctx, model)
         from aezoo.api.train import train
 
         record = train("", resume=resume, registry=registry, progress=progress, log=log).run

@@ -12,23 +12,33 @@ from torch import nn
 
 from aezoo.core.interfaces import DONE, Batch, Decoder, Encoder, Objective, Output, Step
 from aezoo.core.likelihoods import Likelihood, make_likelihood
-from aezoo.core.posteriors import PointPosterior, Posterior
+from aezoo.core.posteriors import PointPosterior, Posterior, check_kind
 from aezoo.core.priors import Prior, StandardNormal
+from aezoo.errors import DatasetError
 
 SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
+CONDITIONAL = "the model is conditional (it reads the class labels of its images)"
+
+
+def require_labels(model: "AutoEncoder", labels: Any, what: str) -> None:
+    """A conditional model given no labels: a one-line error saying what lacks them (``what``: "dataset 'x'")."""
+    if labels is None and model.conditional:
+        raise DatasetError(f"{CONDITIONAL} but {what} has no labels; give labelled data (npz: a y array beside "
+                           f"x; folder: one subfolder per class)")
 
 
 @dataclass(frozen=True)
 class Capabilities:
     """What a model can do, read by evaluation, sampling and figures instead of guessing from its family."""
 
-    posterior: str  # "gaussian", "point" or "quantised"
+    posterior: str  # its kind, one of aezoo.core.posteriors.KINDS: "gaussian", "point", "quantised", "flow", ...
     posterior_density: bool  # q(z|x) has a density: ELBO, KL and importance-weighted bounds are defined
     prior_density: bool  # p(z) has a density
     prior_title: str  # "the prior N(0, I)", "the VampPrior (50 pseudo-inputs)", ...
     sampler: str  # what `zoo sample` draws from by default: "prior", or an ex-post fit to training codes
     corruption: tuple[str, float] | None  # the training-time corruption (denoising, inpainting)
     aux: tuple[str, ...]  # auxiliary networks with their own optimiser
+    conditional: bool = False  # the encoder, decoder or objective reads class labels: data must have them
 
     @property
     def likelihood_bound(self) -> bool:
@@ -68,6 +78,7 @@ class AutoEncoder(nn.Module):
         self.latent_dim = int(encoder.latent_dim)
         check_objective(objective)
         posterior = posterior if posterior is not None else PointPosterior(self.latent_dim)
+        check_kind(posterior)
         self.encoder, self.posterior, self.decoder = encoder, posterior, decoder
         self.prior = prior if prior is not None else StandardNormal(self.latent_dim)
         self.likelihood = make_likelihood(likelihood, self.input_shape)
@@ -86,22 +97,46 @@ class AutoEncoder(nn.Module):
         c = self.corruption
         corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
         return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
-                            self.prior.title, self.sampler, corruption, tuple(self.aux))
+                            self.prior.title, self.sampler, corruption, tuple(self.aux), self.conditional)
 
-    # --- the training path (with gradients) ---
-    def infer(self, x: torch.Tensor) -> Any:
-        """q(z|x) for a batch: a GaussianQ, PointQ or QuantisedQ."""
-        return self.posterior(self.encoder(x))
+    @property
+    def conditional(self) -> bool:
+        """The encoder, decoder or objective reads the class labels (``conditional = True`` on the part)."""
+        return any(getattr(part, "conditional", False) for part in (self.encoder, self.decoder, self.objective))
 
-    def forward(self, x: torch.Tensor) -> Output:
-        q = self.infer(x)
+    def _labels(self, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise ValueError(f"{CONDITIONAL}: pass the class labels y (N,) of the images")
+        return y
+
+    # --- the training path (with gradients); ``y``: class labels (N,), read only by a conditional model ---
+    def infer(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
+        """q(z|x) (q(z|x, y) for a conditional encoder) for a batch: a GaussianQ, PointQ, QuantisedQ, ..."""
+        conditional = getattr(self.encoder, "conditional", False)
+        return self.posterior(self.encoder(x, self._labels(y)) if conditional else self.encoder(x))
+
+    def logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's logits for codes (N, D), or for draws (k, N, D) of N images (then (k, N, C, H, W))."""
+        draws = z.dim() == 3
+        flat = z.flatten(0, 1) if draws else z
+        if getattr(self.decoder, "conditional", False):
+            y = self._labels(y)
+            logits = self.decoder(flat, y.repeat(z.shape[0]) if draws else y)
+        else:
+            logits = self.decoder(flat)
+        return logits.unflatten(0, z.shape[:2]) if draws else logits
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Output:
+        q = self.infer(x, y)
         z = q.sample()
-        return Output(logits=self.decoder(z), z=z, q=q)
+        return Output(logits=self.logits(z, y), z=z, q=q)
 
-    def loss(self, x: torch.Tensor, step: Step | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The objective on a clean batch ``x``; the input is corrupted first when training."""
+    def loss(self, x: torch.Tensor, step: Step | None = None,
+             y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The objective on a clean batch ``x`` (labels ``y`` for a conditional model); the input is corrupted first
+        when training."""
         inputs = self.corruption(x) if (self.training and self.corruption is not None) else x
-        return self.objective(self, Batch(x, inputs), step if step is not None else DONE)
+        return self.objective(self, Batch(x, inputs, y), step if step is not None else DONE)
 
     def after_step(self, step: Step) -> bool:
         """Called by the Trainer after each optimiser step; parts with an ``after_step`` hook act here
@@ -132,24 +167,25 @@ class AutoEncoder(nn.Module):
 
     # --- inference (no gradients; plain tensors) ---
     @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The code of ``x``: the posterior mean (the quantised code for VQ models)."""
-        return self.infer(x).mean.detach()
+        return self.infer(x, y).mean.detach()
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] decoded from codes."""
-        return self.likelihood.mean(self.decoder(z))
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1] decoded from codes (N, D) (for a conditional model, of labels ``y``)."""
+        return self.likelihood.mean(self.logits(z, y))
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.encode(x, y), y)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode ``n`` draws from the model's prior (``capabilities.prior_title``). For models whose training
-        does not shape the prior (``capabilities.sampler != "prior"``) use ``aezoo.core.sampling.sample``, which fits
-        a density to the training codes."""
+    def sample(self, n: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode ``n`` draws from the model's prior (``capabilities.prior_title``); a conditional model decodes them
+        as the classes ``y`` (n,). For models whose training does not shape the prior
+        (``capabilities.sampler != "prior"``) use ``aezoo.core.sampling.sample``, which fits a density to the
+        training codes."""
         if self.sampler != "prior":
             raise ValueError(
                 f"this model's training does not pull its codes towards {self.prior.title}, so prior samples are not "
@@ -158,4 +194,4 @@ class AutoEncoder(nn.Module):
             )
         z = self.prior.sample(n, generator=generator)
         p = next(self.parameters())
-        return self.decode(z.to(p.device, p.dtype))
+        return self.decode(z.to(p.device, p.dtype), y)

@@ -40,9 +40,12 @@ class PixelDropout(nn.Module):
         super().__init__()
         self.p = float(p)
 
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """A random mask (N, 1, H, W), True where a pixel is dropped."""
+        return torch.rand(x.shape[0], 1, *x.shape[2:], device=x.device) < self.p
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        keep = torch.rand(x.shape[0], 1, *x.shape[2:], device=x.device) >= self.p
-        return x * keep
+        return x * ~self.mask(x)
 
 
 class BlockMask(nn.Module):
@@ -52,7 +55,8 @@ class BlockMask(nn.Module):
         super().__init__()
         self.size = float(size)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """A random mask (N, 1, H, W), True inside each image's block."""
         n, _, h, w = x.shape
         side = max(1, round(self.size * min(h, w)))
         top = torch.randint(0, h - side + 1, (n,), device=x.device)
@@ -61,8 +65,10 @@ class BlockMask(nn.Module):
         cols = torch.arange(w, device=x.device)
         in_rows = (rows[None] >= top[:, None]) & (rows[None] < top[:, None] + side)
         in_cols = (cols[None] >= left[:, None]) & (cols[None] < left[:, None] + side)
-        mask = in_rows[:, :, None] & in_cols[:, None, :]
-        return x * ~mask[:, None]
+        return (in_rows[:, :, None] & in_cols[:, None, :])[:, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * ~self.mask(x)
 
 
 CORRUPTIONS = {"gaussian": GaussianNoise, "salt-pepper": SaltAndPepper, "pixels": PixelDropout, "block": BlockMask}

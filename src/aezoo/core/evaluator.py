@@ -2,17 +2,20 @@
 
 Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; nats are natural-log units):
 
-- ``n_images``, ``input_shape``, ``latent_dim``; ``posterior`` (gaussian, point, quantised), ``prior`` (which
+- ``n_images``, ``input_shape``, ``latent_dim``; ``posterior`` (its kind: gaussian, point, quantised, flow, ...), ``prior`` (which
   distribution), ``likelihood`` (bernoulli, gaussian), ``binarize`` (how pixels were binarised, if at all)
 - ``bce``: binary cross-entropy of the reconstruction (decoded posterior mean) against the input, summed over
   pixels, mean over images (nats per image). ``mse``: squared error summed over pixels, mean over images.
 - ``psnr``: mean over images of ``10 log10(1 / mse_i)`` where ``mse_i`` is the per-pixel mean squared error of
   image ``i`` with pixel values in [0, 1]; an exact reconstruction counts as ``PSNR_CAP`` dB.
 - ``rec_nll``: -log p(x|z) at the posterior mean under the model's likelihood (nats per image).
-- where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)), closed form where it
-  exists, else Monte-Carlo from ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] + ``kl``), ``iw_nll``
-  (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
-  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. For a quantised code with a categorical
+- where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)) by
+  ``aezoo.core.objectives.kl_to_prior``, as training computes it: the pair's own closed form, torch.distributions'
+  one, else Monte-Carlo from the ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] over ``elbo_samples``
+  draws per image + ``kl``) and ``elbo_samples``, ``iw_nll`` (importance-weighted estimate of -log p(x) with
+  ``iw_samples`` draws, an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1)
+  and ``iw_samples``; for a hierarchical posterior (``q.kl_per_level``) also ``kl_level1``, ``kl_level2``, ...
+  (level 1: the one the decoder reads), which sum to ``kl``. For a quantised code with a categorical
   prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
@@ -34,10 +37,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.autoencoder import AutoEncoder, require_labels
 from aezoo.core.objectives import kl_to_prior
 from aezoo.core.priors import Categorical
-from aezoo.data.splits import Split
+from aezoo.data.splits import BINARIZE, Split, binarized
 
 PSNR_CAP = 100.0  # dB given to an image reconstructed exactly (mse 0)
 LOG_2PI = math.log(2 * math.pi)
@@ -85,16 +88,19 @@ def compression_ratio(input_shape: tuple[int, int, int], code_bits: float) -> di
     return {"input_bits": input_bits, "code_bits": float(code_bits), "compression_ratio": input_bits / code_bits}
 
 
+def check_binarize(how: str) -> str:
+    if how not in BINARIZE:
+        raise ValueError(f"unknown binarization {how!r}; expected {', '.join(BINARIZE)}")
+    return how
+
+
 def binarize(x: torch.Tensor, how: str, generator: torch.Generator) -> torch.Tensor:
-    """Pixels in [0, 1] as 0/1: ``dynamic`` (a seeded Bernoulli draw per pixel, as Burda et al. 2015), ``static``
-    (thresholded at 0.5), ``none`` (unchanged)."""
-    if how == "none":
+    """A batch's pixels in [0, 1] as 0/1 for ``dynamic`` binarisation (a Bernoulli draw per pixel from
+    ``generator``, as Burda et al. 2015); unchanged for ``none`` and ``static`` (whose images were drawn once for
+    the whole split, ``aezoo.data.splits.binarized``)."""
+    if check_binarize(how) != "dynamic":
         return x
-    if how == "dynamic":
-        return torch.bernoulli(x.cpu().float(), generator=generator).to(x.device, x.dtype)
-    if how == "static":
-        return (x > 0.5).to(x.dtype)
-    raise ValueError(f"unknown binarization {how!r}; expected dynamic, static or none")
+    return torch.bernoulli(x.cpu().float(), generator=generator).to(x.device, x.dtype)
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def active_units(means: torch.Tensor, threshold: float = 0.01) -> dict[str, Any]
             "active_threshold": float(threshold)}
 
 
-def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, encode_test: np.ndarray,
                  test_labels: np.ndarray, max_train: int = 10_000, seed: int = 0) -> dict[str, Any]:
     """Accuracy on test codes of a logistic regression fitted on (at most ``max_train``) training codes."""
     from sklearn.linear_model import LogisticRegression
@@ -116,7 +122,11 @@ def linear_probe(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
         train_codes, train_labels = train_codes[keep], train_labels[keep]
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     probe.fit(train_codes, train_labels)
-    return {"probe_accuracy": float(probe.score(test_codes, test_labels)), "probe_train_size": int(len(train_codes))}
+    return {"probe_accuracy": float(probe.score(encode_test, test_labels)), "probe_train_size": int(len(train_codes))}
+
+
+def _no_levels(prior: Any, z: torch.Tensor) -> tuple:
+    return ()
 
 
 NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"
@@ -145,17 +155,23 @@ class Evaluator:
     elbo_samples: int = 1
     active_threshold: float = 0.01
     probe_max_train: int = 10_000
-    binarize: str = "none"  # "dynamic", "static" or "none": applied to the data for Bernoulli models
+    binarize: str = "none"  # for Bernoulli models: "dynamic" (pixels drawn as 0/1 per evaluation, seeded), "static"
+    # (drawn once per dataset with ``seed``, aezoo.data.splits.binarized) or "none"
     seed: int = 0
 
     def evaluate(self, model: AutoEncoder, data: Split | torch.Tensor,
                  train: Split | None = None) -> dict[str, Any]:
         """All metrics of ``model`` on ``data``; ``train`` (with labels) enables the linear probe."""
+        for name in ("iw_samples", "elbo_samples"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         data = as_split(data)
+        require_labels(model, data.labels, "the evaluation data")
         generator = torch.Generator().manual_seed(self.seed)
         caps = model.capabilities
         skip = not_applicable(model)
-        how = self.binarize if model.likelihood.name == "bernoulli" else "none"
+        how = check_binarize(self.binarize) if model.likelihood.name == "bernoulli" else "none"  # 0/1 pixels
+        data = binarized(data, self.seed) if how == "static" else data
         result: dict[str, Any] = {"n_images": len(data), "input_shape": list(model.input_shape),
                                   "latent_dim": model.latent_dim, "posterior": caps.posterior,
                                   "prior": caps.prior_title, "likelihood": model.likelihood.name, "binarize": how}
@@ -167,11 +183,12 @@ class Evaluator:
             sums[name] = sums.get(name, 0.0) + float(values.double().sum())
 
         with inference(model):
-            for x, _ in data.batches(self.batch_size, device=device):
+            for x, y in data.batches(self.batch_size, device=device):
                 x = binarize(x, how, generator)
-                q = model.infer(x)
+                y = y.to(device) if caps.conditional else None
+                q = model.infer(x, y)
                 means.append(q.mean.float().cpu())
-                logits = model.decoder(q.mean)
+                logits = model.logits(q.mean, y)
                 recon = model.likelihood.mean(logits)
                 add("bce", F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
                 add("mse", (recon - x).pow(2).flatten(1).sum(1))
@@ -181,8 +198,10 @@ class Evaluator:
                     z = q.sample(self.elbo_samples, generator)  # (k, B, D)
                     kl = kl_to_prior(q, model.prior, z)
                     add("kl", kl)
-                    add("neg_elbo", self._expected_nll(model, x, z) + kl)
-                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator))
+                    for level, kl_level in enumerate(getattr(q, "kl_per_level", _no_levels)(model.prior, z), 1):
+                        add(f"kl_level{level}", kl_level)
+                    add("neg_elbo", self._expected_nll(model, x, z, y) + kl)
+                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator, y))
                 elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
                     kl = -model.prior.log_mass(q.indices)
                     add("kl", kl)
@@ -193,6 +212,8 @@ class Evaluator:
         result.update({k: v / n for k, v in sums.items()})
         if "iw_nll" in result:
             result["iw_samples"] = int(self.iw_samples)
+        if caps.likelihood_bound:
+            result["elbo_samples"] = int(self.elbo_samples)
         if skip:
             result["not_applicable"] = skip
         codes = torch.cat(means) if means else torch.zeros(0, model.latent_dim)
@@ -213,30 +234,32 @@ class Evaluator:
         data = as_split(data)
         if limit is not None and limit < len(data):
             data = Split(data.images[:limit], None if data.labels is None else data.labels[:limit])
-        out = []
+        require_labels(model, data.labels, "the data to encode")
+        out, device = [], model_device(model)
         with inference(model):
-            for x, _ in data.batches(self.batch_size, device=model_device(model)):
-                out.append(model.encode(x).float().cpu())
+            for x, y in data.batches(self.batch_size, device=device):
+                out.append(model.encode(x, y.to(device) if model.conditional else None).float().cpu())
         return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
 
-    def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D)."""
-        k = z.shape[0]
-        logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
-        return -model.likelihood.log_prob(logits, x).mean(0)
+    def _expected_nll(self, model: AutoEncoder, x: torch.Tensor, z: torch.Tensor,
+                      y: torch.Tensor | None = None) -> torch.Tensor:
+        """Monte-Carlo E_q[-log p(x|z)] per image from the draws ``z`` (k, B, D), decoding in chunks of draws."""
+        per_chunk = max(1, self.iw_chunk // max(len(x), 1))
+        total = 0.0
+        for part in z.split(per_chunk):
+            total = total - model.likelihood.log_prob(model.logits(part, y), x).sum(0)
+        return total / z.shape[0]
 
-    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any,
-                           generator: torch.Generator) -> torch.Tensor:
+    def _iw_log_likelihood(self, model: AutoEncoder, x: torch.Tensor, q: Any, generator: torch.Generator,
+                           y: torch.Tensor | None = None) -> torch.Tensor:
         """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) per image, decoding in chunks of samples."""
         k_total = int(self.iw_samples)
-        if k_total < 1:
-            raise ValueError(f"iw_samples must be >= 1, got {k_total}")
         per_chunk = max(1, self.iw_chunk // max(len(x), 1))
         log_w = []
         for start in range(0, k_total, per_chunk):
             k = min(per_chunk, k_total - start)
             z = q.sample(k, generator)  # (k, B, D)
-            logits = model.decoder(z.flatten(0, 1)).unflatten(0, (k, -1))
+            logits = model.logits(z, y)
             log_w.append(model.likelihood.log_prob(logits, x) + model.prior.log_prob(z) - q.log_prob(z))
         log_w = torch.cat(log_w)
         return torch.logsumexp(log_w, 0) - math.log(k_total)

@@ -38,7 +38,8 @@ class TrainingEvents:
         """A checkpoint (or, at the end, the saved run) was written to ``path``."""
 
     def train_end(self, summary: dict[str, Any]) -> None:
-        """Once, when training finished or stopped: ``status`` ("finished", "interrupted", "failed") and metrics."""
+        """Once, when training finished or stopped: ``status`` ("finished", "interrupted", "failed") and metrics;
+        when finished also ``warnings`` (e.g. posterior collapse, see ``aezoo.core.diagnosis``)."""
 
 
 class Fanout(TrainingEvents):
@@ -79,10 +80,14 @@ class ConsoleProgress(TrainingEvents):
         self.tty = _interactive(self.stream)
         self.every, self.printed = every, -float("inf")
         self.bar, self.record, self.epochs, self.n = None, None, 0, 0
+        self.closed_form = False
+
+    def train_start(self, info: dict[str, Any]) -> None:
+        self.closed_form = bool(info.get("closed_form"))  # fitted once (PCA): no epochs, no progress bar
 
     def epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
         self.epochs = epochs
-        if self.tty and self.bar is None:
+        if self.tty and self.bar is None and not self.closed_form:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=epochs * batches, initial=(epoch - 1) * batches, unit="batch", file=self.stream,
@@ -100,6 +105,9 @@ class ConsoleProgress(TrainingEvents):
 
     def epoch_end(self, record: dict[str, Any]) -> None:
         self.record = record
+        if self.closed_form:
+            self.echo(f"fitted in closed form on the training images (no epochs): {_format(record)}")
+            return
         if self.bar is not None:
             if "val_loss" in record:
                 self.bar.set_postfix(loss=f"{record.get('train_loss', 0):.3f}", val_loss=f"{record['val_loss']:.3f}",
@@ -116,6 +124,9 @@ class ConsoleProgress(TrainingEvents):
             self.bar = None
         if summary.get("status") != "finished":
             return
+        if "fitted" in summary:
+            self.echo(f"fitted in {summary['fitted']} in {summary['train_seconds']:.1f} s")
+            return
         line = (f"trained {summary['epochs_trained']} epochs in {summary['train_seconds']:.1f} s "
                 f"({summary['images_per_second']:.0f} images/s, {summary['precision']}")
         if "compile_seconds" in summary:
@@ -126,6 +137,8 @@ class ConsoleProgress(TrainingEvents):
                       f"last epoch: {_format(self.record)}")
         if "profile_seconds" in summary:
             self.echo(profile_table(summary["profile_seconds"]))
+        for warning in summary.get("warnings", ()):
+            self.echo(f"warning: {warning}")
 
 
 def profile_table(seconds: dict[str, float]) -> str:

@@ -30,11 +30,13 @@ class Output:
 
 @dataclass
 class Batch:
-    """A training or validation batch: the clean images ``x`` (the target) and what the encoder sees
-    (``inputs``: a corrupted copy when training a denoising or inpainting model, else ``x`` itself)."""
+    """A training or validation batch: the clean images ``x`` (the target), what the encoder sees (``inputs``: a
+    corrupted copy when training a denoising or inpainting model, else ``x`` itself), and the class labels ``y``
+    (N,) int64 for a conditional model (``model.capabilities.conditional``); None for a model that reads none."""
 
     x: torch.Tensor
     inputs: torch.Tensor
+    y: torch.Tensor | None = None
 
 
 @dataclass
@@ -55,16 +57,21 @@ DONE = Step(step=1 << 62, total=1 << 62)  # outside training: every schedule has
 
 class Encoder(nn.Module, ABC):
     """Maps a batch (N, C, H, W) to what the model's posterior takes: a code (N, latent_dim), or for a Gaussian
-    posterior the pair ``(mu, logvar)``, each (N, latent_dim)."""
+    posterior the pair ``(mu, logvar)``, each (N, latent_dim). A ``conditional`` encoder is called
+    ``forward(x, y)`` with the images' class labels ``y`` (N,) int64."""
 
     latent_dim: int
+    conditional: bool = False
 
     @abstractmethod
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
 
 
 class Decoder(nn.Module, ABC):
-    """Maps codes (N, latent_dim) to logits (N, C, H, W); the model's likelihood turns them into images."""
+    """Maps codes (N, latent_dim) to logits (N, C, H, W); the model's likelihood turns them into images. A
+    ``conditional`` decoder is called ``forward(z, y)`` with class labels ``y`` (N,) int64."""
+
+    conditional: bool = False
 
     @abstractmethod
     def forward(self, z: torch.Tensor) -> torch.Tensor: ...
@@ -75,12 +82,15 @@ class Objective(nn.Module, ABC):
     aezoo.core.autoencoder) returns ``(loss, parts)``: the scalar the model minimises (mean per image) and its
     named parts for the logs.
 
+    - ``conditional``: the objective reads the class labels ``batch.y`` (a model is conditional when its encoder,
+      decoder or objective is; aezoo then hands it labels everywhere, and refuses unlabelled data).
     - ``diagnostics``: names of parts that are measurements, not loss terms (plots keep them off the loss axis).
     - ``aux_losses``: names of parts that train an auxiliary network with its own optimiser (a discriminator):
       the Trainer adds them to the loss it back-propagates; they must not reach the model's own parameters
       (compute them on detached codes) and the model's loss must not reach theirs (``aezoo.core.objectives.frozen``).
     """
 
+    conditional: bool = False
     diagnostics: tuple[str, ...] = ()
     aux_losses: tuple[str, ...] = ()
 

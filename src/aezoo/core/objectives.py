@@ -21,9 +21,23 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def kl_to_prior(q: Any, prior: Any, z: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q(z|x) || p(z)) per image: in closed form where torch.distributions registers one (Gaussian vs
-    standard normal), else the Monte-Carlo estimate log q(z) - log p(z) averaged over the draws ``z``
-    ((N, D) or (k, N, D)), which must come from q."""
+    """KL(q(z|x) || p(z)) per image, from the first of these that the pair has:
+
+    1. the pair's own closed form: ``q.kl_to(prior, z)``, else ``prior.kl(q, z)`` (each returns None for a
+       partner it has no closed form with);
+    2. a hierarchical posterior's levels: the sum of ``q.kl_per_level(prior, z)``;
+    3. torch.distributions' registered closed form for ``q.distribution()`` and ``prior.distribution()``
+       (Gaussian vs standard normal);
+    4. the Monte-Carlo estimate log q(z) - log p(z) averaged over the draws ``z``.
+
+    ``z``: draws from q, (N, D) or (k, N, D) (the ones the ELBO decodes); drawn here when needed and not given."""
+    for hook, other in ((getattr(q, "kl_to", None), prior), (getattr(prior, "kl", None), q)):
+        if hook is not None:
+            kl = hook(other, z)
+            if kl is not None:
+                return kl
+    if hasattr(q, "kl_per_level"):
+        return sum(q.kl_per_level(prior, q.sample() if z is None else z))
     target = prior.distribution()
     if target is not None and hasattr(q, "distribution"):
         try:
@@ -72,7 +86,7 @@ class Reconstruction(Objective):
     """Plain autoencoder loss: -log p(x|z) of the clean target under the model's likelihood."""
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(batch.inputs)
+        out = model(batch.inputs, batch.y)
         rec = model.likelihood.nll(out.logits, batch.x)
         return rec, {"reconstruction": rec}
 
@@ -87,7 +101,7 @@ class ELBO(Objective):
         self.beta, self.warmup = weight("beta", beta), count("warmup", warmup)
 
     def forward(self, model: "AutoEncoder", batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(batch.inputs)
+        out = model(batch.inputs, batch.y)
         rec = model.likelihood.nll(out.logits, batch.x)
         kl = kl_to_prior(out.q, model.prior, out.z).mean()
         return rec + self.beta * step.ramp(self.warmup) * kl, {"reconstruction": rec, "kl": kl}

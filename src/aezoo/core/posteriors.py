@@ -1,7 +1,8 @@
 """Posteriors q(z|x): a module turns an encoder's output into a distribution over codes for a batch.
 
-Three kinds: a diagonal Gaussian (VAEs), a deterministic point (plain AE, WAE, RAE) and a quantised code
-(VQ-VAE). Each says whether it has a density, draws K codes at once, and gives the size of a code in bits.
+Three kinds here: a diagonal Gaussian (VAEs), a deterministic point (plain AE, WAE, RAE) and a quantised code
+(VQ-VAE); KINDS lists every kind a posterior may declare and what figures call its codes. Each says whether it
+has a density, draws K codes at once, and gives the size of a code in bits.
 """
 from __future__ import annotations
 
@@ -16,6 +17,45 @@ from torch.distributions import Independent, Normal
 from aezoo.core.checks import code_positions, count, positive_int
 
 FLOAT_BITS = 32  # a continuous code dimension is stored as one float32
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What pages and figures say about one posterior kind: ``described`` (the report's "a 16-D latent with ..."),
+    ``codes`` (what ``model.encode`` returns: the latent map's points, the traversals' sweeps), ``per_dim_kl``
+    (traversals rank dimensions by KL(q(z_d|x) || N(0, 1)) under a standard-normal prior; otherwise by the
+    variance of the codes, and ``no_kl`` says why, for a posterior with a density)."""
+
+    described: str
+    codes: str
+    per_dim_kl: bool = False
+    no_kl: str = ""
+
+
+KINDS = {  # every kind a Posterior (and its q-objects) may declare
+    "gaussian": Kind("a Gaussian posterior q(z|x)", "posterior means", per_dim_kl=True,
+                     no_kl="the prior is not N(0, I), so a dimension's KL to N(0, 1) is not its KL to the prior"),
+    "point": Kind("a deterministic code", "codes"),
+    "quantised": Kind("a quantised (codebook) code", "quantised codes"),
+    "flow": Kind("a normalising-flow posterior q(z|x)", "flow outputs at the base mean",
+                 no_kl="a flow posterior does not factorise over dimensions, so it has no per-dimension KL"),
+    "hyperspherical": Kind("a hyperspherical (von Mises-Fisher) posterior q(z|x)", "mean directions",
+                           no_kl="a posterior on the sphere does not factorise over dimensions, so it has no "
+                           "per-dimension KL"),
+    "categorical": Kind("a categorical (one-hot) code", "category probabilities",
+                        no_kl="a categorical code has no per-dimension KL to N(0, 1)"),
+    "hierarchical": Kind("a hierarchical posterior (several stochastic levels)", "posterior means of all levels",
+                         no_kl="the level the decoder reads has a prior conditioned on the level above, not N(0, I)"),
+}
+
+
+def check_kind(posterior: object) -> str:
+    """The kind a posterior declares, which must be one of KINDS; else a TypeError naming them."""
+    kind = getattr(posterior, "kind", None)
+    if kind not in KINDS:
+        raise TypeError(f"posterior {type(posterior).__name__} declares kind {kind!r}; a Posterior must declare one "
+                        f"of {', '.join(KINDS)} (class attribute kind), which figures and evaluation read")
+    return kind
 
 
 def _draws(shape: tuple[int, ...], k: int | None, like: torch.Tensor,
@@ -100,9 +140,10 @@ class QuantisedQ:
 
 
 class Posterior(nn.Module):
-    """Maps an encoder's output to a q(z|x) object; ``code_bits`` is the size of one image's code."""
+    """Maps an encoder's output to a q(z|x) object; ``code_bits`` is the size of one image's code. A subclass
+    declares its ``kind`` (one of KINDS) and ``has_density``."""
 
-    kind = "posterior"
+    kind = ""
     has_density = False
 
     def __init__(self, latent_dim: int):

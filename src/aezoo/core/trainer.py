@@ -18,12 +18,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from aezoo.core.autoencoder import AutoEncoder
+from aezoo.core.autoencoder import AutoEncoder, require_labels
 from aezoo.core.events import TrainingEvents
 from aezoo.core.interfaces import Step
 from aezoo.core.runtime.distributed import world
 from aezoo.core.runtime.precision import CHOICES, PRECISIONS, check_precision, resolve_precision
-from aezoo.data.splits import Split, Splits
+from aezoo.data.splits import BINARIZE, Split, Splits, binarized
 from aezoo.errors import TrainingError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
@@ -57,6 +57,8 @@ class TrainConfig:
     log_every: int | None = None  # read losses from the device every N steps; None: 1 on the CPU, 50 elsewhere
     checkpoint_every: float = 10.0  # seconds: a checkpoint after an epoch at most this often (and on Ctrl-C)
     profile: bool = False  # time each phase of a step (synchronising a GPU after each)
+    binarize: str = "none"  # 0/1 pixels: "dynamic" (each training image drawn anew whenever it is seen), "static"
+    # (drawn once per dataset with a fixed seed, aezoo.data.splits.binarized); validation uses the static draw
 
     def check(self) -> None:
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1:
@@ -71,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(CHOICES)}")
         if self.log_every is not None and self.log_every < 1:
             raise ValueError(f"log_every must be at least 1, got {self.log_every}")
+        if self.binarize not in BINARIZE:
+            raise ValueError(f"unknown binarize {self.binarize!r}; choose one of {', '.join(BINARIZE)}")
 
 
 def auto_epochs(n_images: int, batch_size: int, steps: int = 4000, at_least: int = 10, at_most: int = 400) -> int:
@@ -96,6 +100,7 @@ class TrainState:
     model: dict[str, torch.Tensor] | None = None  # likewise
     seconds: float = 0.0
     scaler: dict[str, Any] | None = None  # fp16's GradScaler (its loss scale), so a resume does not restart it
+    images: int = 0  # trained on by this process over the whole run (throughput after a resume counts them all)
 
 
 @dataclass
@@ -108,6 +113,7 @@ class TrainResult:
     precision: str = "fp32"
     compile_seconds: float | None = None  # first step and first validation pass, when compiling
     profile: dict[str, float] | None = None  # seconds per phase (PHASES), with --profile
+    fitted: str | None = None  # "closed form": fitted once (PCA), not trained over epochs
 
 
 class TrainingInterrupted(Exception):
@@ -118,9 +124,12 @@ class TrainingInterrupted(Exception):
         self.state = state
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what `kill`, systemd and job schedulers send
+
+
 @contextmanager
 def _catch_sigint() -> Iterator[list[bool]]:
-    """While active, Ctrl-C sets a flag instead of raising, so the batch in flight can finish."""
+    """While active, Ctrl-C (or SIGTERM) sets a flag instead of raising, so the batch in flight can finish."""
     flag = [False]
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -131,22 +140,25 @@ def _catch_sigint() -> Iterator[list[bool]]:
             raise KeyboardInterrupt
         flag[0] = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
 
 
 class _LossOf(nn.Module):
-    """``forward(x) = model.loss(x)``, so DistributedDataParallel sees the whole training computation."""
+    """``forward(x, step, y) = model.loss(x, step, y)``, so DistributedDataParallel sees the whole training
+    computation."""
 
     def __init__(self, model: AutoEncoder):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.model.loss(x, step)
+    def forward(self, x: torch.Tensor, step: Step,
+                y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.model.loss(x, step) if y is None else self.model.loss(x, step, y)
 
 
 class _Clock:
@@ -208,7 +220,6 @@ class _Fit:
     losses: _LossSums
     started: float  # perf_counter() at the start, less the seconds of the run before a resume
     shuffle: torch.Generator = field(default_factory=torch.Generator)  # seeded each epoch
-    images: int = 0  # trained on by this process in this call
     compile_seconds: float | None = None  # first step and first validation, when compiling
     last_checkpoint: float = field(default_factory=time.perf_counter)
     stopped_early: bool = False
@@ -246,6 +257,12 @@ def make_optimizers(model: AutoEncoder, config: TrainConfig) -> dict[str, torch.
     return out
 
 
+def closed_form(model: AutoEncoder) -> Callable[[AutoEncoder, torch.Tensor], None] | None:
+    """The objective's closed-form fit ``fit_closed_form(model, train_images)`` when it has one (PCA): such a
+    model is fitted once on the training images instead of trained by gradient steps."""
+    return getattr(model.objective, "fit_closed_form", None)
+
+
 def aux_loss_names(model: AutoEncoder) -> tuple[str, ...]:
     """The parts of the objective that train the model's aux networks; an aux network nothing trains is refused."""
     names = tuple(getattr(model.objective, "aux_losses", ()))
@@ -280,6 +297,8 @@ class Trainer:
         if config.epochs is None:
             config.epochs = auto_epochs(len(splits.train), config.batch_size)
         self.model, self.splits, self.config = model, splits, config
+        self.conditional = model.conditional  # labels go to the model only when it reads them
+        require_labels(model, splits.train.labels, f"dataset {splits.name!r}")
         self.device = torch.device(config.device)
         config.precision = resolve_precision(config.precision, self.device)  # the run records what was used
         check_precision(config.precision, self.device)
@@ -291,7 +310,7 @@ class Trainer:
             for part in (self.model.encoder, self.model.decoder):
                 part.compile()
         self.step_module: nn.Module = _LossOf(self.model)
-        if self.world > 1:
+        if self.world > 1 and closed_form(model) is None:  # a closed-form fit has no gradients to reduce
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
@@ -309,7 +328,11 @@ class Trainer:
     # ---- the loop: an epoch is _train_epoch (a _train_step per batch), then _end_epoch ----------------------
 
     def fit(self, state: TrainState | None = None) -> TrainResult:
-        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``."""
+        """Train from scratch (seeding from config.seed) or continue from a checkpointed ``state``; a model whose
+        objective has a closed-form fit (PCA) is fitted once instead (see ``_fit_closed_form``)."""
+        fitter = closed_form(self.model)
+        if fitter is not None:
+            return self._fit_closed_form(fitter)
         state = TrainState() if state is None else self._restore(state)
         fit = self._start(state)
         with _catch_sigint() as interrupted:
@@ -321,6 +344,22 @@ class Trainer:
                 if self._any(interrupted[0]):
                     self._interrupt(state, fit)
         return self._result(state, fit)
+
+    def _fit_closed_form(self, fitter: Callable[[AutoEncoder, torch.Tensor], None]) -> TrainResult:
+        """One fit on all training images, no epochs and no optimiser; the record is its loss on the training and
+        validation data (one "epoch", so that trackers and curves read it like any other)."""
+        started = time.perf_counter()
+        self.events.epoch_start(1, 1, 1)
+        with torch.no_grad():
+            fitter(self.model, self.splits.train.floats().to(self.device))
+        record: dict[str, Any] = {"epoch": 1}
+        for split, data in (("train", self.splits.train), ("val", self.splits.val)):
+            record.update({f"{split}_{k}": v for k, v in self._validate(data).items()})
+        seconds = time.perf_counter() - started
+        record["seconds"] = round(seconds, 3)
+        self.events.epoch_end(record)
+        return TrainResult([record], 1, False, seconds, len(self.splits.train) / max(seconds, 1e-9),
+                           self.config.precision, fitted="closed form")
 
     def _restore(self, state: TrainState) -> TrainState:
         """The model, optimisers, RNG and loss scale as the checkpointed ``state`` had them."""
@@ -335,10 +374,13 @@ class Trainer:
 
     def _start(self, state: TrainState) -> _Fit:
         """This call's data, batches, clock and first learning rate, with the model in training mode."""
-        cfg, train = self.config, resident(self.splits.train, self.device)
+        cfg, train, val = self.config, self.splits.train, self.splits.val
+        if cfg.binarize != "none":  # validation always on one fixed draw, so epochs compare alike
+            train, val = binarized(train) if cfg.binarize == "static" else train, binarized(val)
+        train = resident(train, self.device)
         batch_size = max(1, cfg.batch_size // self.world)  # per process; the global batch stays cfg.batch_size
         batches = math.ceil(len(train) // self.world / batch_size)
-        fit = _Fit(train, resident(self.splits.val, self.device), batch_size, batches, cfg.epochs * batches,
+        fit = _Fit(train, resident(val, self.device), batch_size, batches, cfg.epochs * batches,
                    _LossSums(), started=time.perf_counter() - state.seconds)
         self.clock.last = time.perf_counter()
         self._set_lr(scheduled_lr(1.0, cfg.schedule, state.epoch * batches + state.batch, fit.total))
@@ -353,32 +395,37 @@ class Trainer:
         self.events.epoch_start(state.epoch + 1, cfg.epochs, fit.batches)
         fit.losses.first = state.batch
         self.clock.lap("bookkeeping")
-        for x, _ in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
+        for x, y in fit.train.batches(fit.batch_size, shuffle=True, generator=fit.shuffle, start=state.batch,
                                       device=self.device, shard=(self.rank, self.world)):
+            x = torch.bernoulli(x) if self.config.binarize == "dynamic" else x  # a fresh 0/1 draw of the images
             self.clock.lap("data")
-            self._train_step(x, state, fit)
+            self._train_step(x, self._labels(y), state, fit)
             self.events.batch(fit.losses.latest, len(x))
             self.clock.lap("bookkeeping")
             if self._any(interrupted[0]):
                 self._interrupt(state, fit)
         self._read_losses(state, fit)
 
-    def _train_step(self, x: torch.Tensor, state: TrainState, fit: _Fit) -> None:
-        """One optimiser step on batch ``x`` at the scheduled learning rate; its losses are added up on the
-        device and read every ``log_every`` steps and at the epoch's last batch."""
+    def _labels(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        """A batch's labels on the device for a conditional model; None (no copy) for any other."""
+        return y.to(self.device, non_blocking=True) if self.conditional else None
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor | None, state: TrainState, fit: _Fit) -> None:
+        """One optimiser step on batch ``x`` (labels ``y``, for a conditional model) at the scheduled learning rate;
+        its losses are added up on the device and read every ``log_every`` steps and at the epoch's last batch."""
         cfg, done = self.config, state.epoch * fit.batches + state.batch
         if cfg.schedule != "constant":
             self._set_lr(scheduled_lr(1.0, cfg.schedule, done, fit.total))
         timing_compile = cfg.compile and fit.compile_seconds is None
         t0 = time.perf_counter()
-        loss, parts = self._step(x, Step(done, state.epoch, fit.total))
+        loss, parts = self._step(x, y, Step(done, state.epoch, fit.total))
         values = fit.losses.add(loss, parts, len(x))
         if timing_compile:
             values.sum().item()  # wait for the device
             fit.compile_seconds = time.perf_counter() - t0
         state.seen += len(x)
         state.batch += 1
-        fit.images += len(x)
+        state.images += len(x)
         if fit.losses.steps >= self.log_every or state.batch == fit.batches:
             self._read_losses(state, fit)
 
@@ -413,16 +460,17 @@ class Trainer:
         seconds = time.perf_counter() - fit.started
         timed = seconds - (fit.compile_seconds or 0.0)
         return TrainResult(state.history, state.best_epoch, fit.stopped_early, seconds,
-                           fit.images * self.world / max(timed, 1e-9), cfg.precision,
+                           state.images * self.world / max(timed, 1e-9), cfg.precision,
                            None if fit.compile_seconds is None else round(fit.compile_seconds, 3),
                            {k: round(v, 3) for k, v in self.clock.seconds.items()} if cfg.profile else None)
 
     # ---- the parts of an epoch ---------------------------------------------------------------------------
 
-    def _step(self, x: torch.Tensor, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _step(self, x: torch.Tensor, y: torch.Tensor | None,
+              step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One optimiser step of every optimiser."""
         with self.autocast():
-            loss, parts = self.step_module(x, step)
+            loss, parts = self.step_module(x, step, y)
         missing = [name for name in self.aux_losses if name not in parts]
         if missing:
             raise ValueError(f"the objective's aux_losses name {', '.join(missing)}, which its parts lack "
@@ -476,6 +524,12 @@ class Trainer:
         record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
         t0 = time.perf_counter()
         record.update({f"val_{k}": v for k, v in self._from_rank0(self._validate(fit.val)).items()})
+        bad = [(k, v) for k, v in record.items() if k.startswith("val_") and not math.isfinite(v)]
+        if bad:
+            raise TrainingError(
+                f"validation {bad[0][0][4:].replace('_', ' ')} became {bad[0][1]} in epoch {state.epoch + 1} (the "
+                "model in eval mode gives non-finite values on the validation images); nothing was saved. Try a "
+                f"smaller learning rate (now {self.config.lr:g}) or --precision fp32, or check the model's eval path")
         if self.config.compile and state.epoch == 0 and fit.compile_seconds is not None:
             fit.compile_seconds += time.perf_counter() - t0  # the first validation compiles the eval graphs
         self.clock.lap("validation")
@@ -505,8 +559,9 @@ class Trainer:
         self.model.eval()
         names, total = None, None
         with torch.no_grad(), self.autocast():
-            for x, _ in split.batches(VAL_BATCH, device=self.device):
-                loss, parts = self.model.loss(x)
+            for x, y in split.batches(VAL_BATCH, device=self.device):
+                y = self._labels(y)
+                loss, parts = self.model.loss(x) if y is None else self.model.loss(x, y=y)
                 names = names or ["loss", *parts]
                 values = torch.stack([loss.float(), *(v.float() for v in parts.values())]) * len(x)
                 total = values if total is None else total + values
@@ -517,10 +572,12 @@ class Trainer:
 
     def _images(self, epoch: int, n: int = 8) -> None:
         """Validation originals above their reconstructions, for trackers that show images."""
-        x = self.splits.val.floats(n).to(self.device)
+        val = self.splits.val
+        x = val.floats(n).to(self.device)
+        y = self._labels(val.labels[:n]) if val.labels is not None else None
         self.model.eval()
         with torch.no_grad():
-            grid = torch.cat([x, self.model.reconstruct(x).float()]).cpu()
+            grid = torch.cat([x, self.model.reconstruct(x, y).float()]).cpu()
         self.model.train()
         self.events.images("reconstructions", grid, epoch)
 

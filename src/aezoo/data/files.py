@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aezoo.data.limits import declared_bytes
 from aezoo.data.raw import RawData
 from aezoo.errors import DatasetError
 
@@ -89,6 +90,37 @@ def _images(arrays: dict[str, np.ndarray], key: str, file: Path) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def check_npz_headers(file: Path) -> None:
+    """Read only the header of each array in an .npz and refuse, before any array is read: a file that is no
+    zip of .npy arrays, an array of Python objects (pickled: never unpickled), and arrays that together declare
+    more than ``aezoo.data.limits.max_data_bytes()``."""
+    if not zipfile.is_zipfile(file):
+        with open(file, "rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        raise DatasetError(f"cannot read {file} as .npz: it is " + (
+            "a single .npy array; save it with np.savez(PATH, x=images)" if npy else
+            "not an .npz file (a zip of .npy arrays, as np.savez writes)") + f"; {NPZ_EXPECTED}")
+    declared = 0
+    with zipfile.ZipFile(file) as archive:
+        for member in archive.infolist():
+            if not member.filename.endswith(".npy"):
+                continue
+            where = f"{file} '{member.filename[:-4]}'"
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version not in NPY_HEADERS:
+                    raise DatasetError(f"{where}: .npy format version {version} is not one aezoo reads (1.0, 2.0)")
+                shape, _, dtype = NPY_HEADERS[version](f)
+            if dtype.hasobject:
+                raise DatasetError(f"{where} holds Python objects (dtype {dtype}), stored pickled; aezoo never "
+                                   "unpickles data files (it could run code): save plain numeric arrays, e.g. "
+                                   "np.savez(PATH, x=np.asarray(images, dtype=np.uint8))")
+            declared += declared_bytes(where, tuple(shape), dtype.itemsize, declared)
+
+
 def load_npz(path: str | None, data_dir: Path | None = None, download: bool = False) -> RawData:
     """Images from an .npz file: ``x`` and optional ``y``, ``x_test``, ``y_test``, ``classes``."""
     if not path:
@@ -98,11 +130,11 @@ def load_npz(path: str | None, data_dir: Path | None = None, download: bool = Fa
         raise DatasetError(f"no such file: {file}" + (" (it is a directory; use 'folder:PATH' for images)"
                                                       if file.is_dir() else ""))
     try:
+        check_npz_headers(file)
         with np.load(file, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        reason = "not an .npz or .npy file" if "pickle" in str(exc) else str(exc)
-        raise DatasetError(f"cannot read {file} as .npz ({reason}); {NPZ_EXPECTED}") from exc
+        raise DatasetError(f"cannot read {file} as .npz ({exc}); {NPZ_EXPECTED}") from exc
     if "x" not in arrays:
         raise DatasetError(f"{file} has no array 'x' (it has: {', '.join(sorted(arrays)) or 'none'}); "
                            f"{NPZ_EXPECTED}")

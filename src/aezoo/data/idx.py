@@ -1,11 +1,17 @@
-"""A small numpy reader for IDX files (the MNIST family's format), plain or gzip-compressed."""
+"""A small numpy reader for IDX files (the MNIST family's format), plain or gzip-compressed.
+
+The header (magic number, dimensions) is read first and the size it declares is held to
+``aezoo.data.limits.max_data_bytes()``; then exactly that many bytes are read (or decompressed: a gzip bomb
+stops there), so memory never exceeds what the header declared."""
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from aezoo.data.limits import declared_bytes
 from aezoo.errors import DatasetError
 
 # IDX type byte -> big-endian numpy dtype
@@ -16,20 +22,32 @@ def read_idx(path: str | Path) -> np.ndarray:
     """The array stored in an IDX file (``.gz`` is decompressed); raises DatasetError if it is not valid IDX."""
     path = Path(path)
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as exc:
+        compressed = path.suffix == ".gz"
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            return _read(f, path, None if compressed else path.stat().st_size)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(f"cannot read IDX file {path}: {exc}") from exc
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
-        raise DatasetError(f"{path} is not an IDX file (bad magic number {data[:4].hex() or 'empty'})")
-    dtype, ndim = np.dtype(IDX_DTYPES[data[2]]), data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"IDX file {path} is truncated: the header alone needs {header} bytes")
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4)) if ndim else ()
-    expected = header + int(np.prod(shape)) * dtype.itemsize
-    if len(data) != expected:
+
+
+def _read(f, path: Path, size: int | None) -> np.ndarray:
+    """The array of an open IDX stream; ``size`` is the file's size in bytes when it is not compressed."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
+        raise DatasetError(f"{path} is not an IDX file (bad magic number {magic.hex() or 'empty'})")
+    dtype, ndim = np.dtype(IDX_DTYPES[magic[2]]), magic[3]
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DatasetError(f"IDX file {path} is truncated: the header alone needs {4 + 4 * ndim} bytes")
+    shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4")) if ndim else ()
+    expected = declared_bytes(f"IDX file {path}", shape, dtype.itemsize)
+    if size is not None and size != 4 + len(dims) + expected:
         raise DatasetError(f"IDX file {path} is truncated or corrupt: header says shape {shape} "
-                           f"({expected} bytes), the file has {len(data)} bytes; delete it and fetch it again")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+                           f"({4 + len(dims) + expected:,} bytes), the file has {size:,} bytes; delete it and "
+                           "fetch it again")
+    data = f.read(expected)
+    extra = len(f.read(1))
+    if len(data) != expected or extra:
+        have = "more" if extra else f"{len(data):,} bytes"
+        raise DatasetError(f"IDX file {path} is truncated or corrupt: header says shape {shape} "
+                           f"({expected:,} bytes of data), the file holds {have}; delete it and fetch it again")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))

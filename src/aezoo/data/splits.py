@@ -51,6 +51,21 @@ class Split:
         return to_float(self.images[:limit])
 
 
+BINARIZE_SEED = 0  # a static binarisation depends on the images and this seed only
+BINARIZE = ("none", "dynamic", "static")  # how pixels in [0, 1] become 0 or 1 for a Bernoulli likelihood
+
+
+def binarized(split: Split, seed: int = BINARIZE_SEED, chunk: int = 8192) -> Split:
+    """The split with every pixel drawn once as 0 or 255 with probability its intensity (a Bernoulli draw from a
+    generator seeded by ``seed``): a static binarisation, the same each time for the same images and seed. Labels
+    are kept; the images stay uint8."""
+    generator = torch.Generator().manual_seed(seed)
+    parts = [torch.bernoulli(to_float(split.images[i:i + chunk].cpu()), generator=generator).mul_(255).to(torch.uint8)
+             for i in range(0, len(split), chunk)]
+    images = torch.cat(parts) if parts else split.images.cpu().to(torch.uint8)
+    return Split(images.to(split.images.device), split.labels)
+
+
 @dataclass
 class Splits:
     name: str

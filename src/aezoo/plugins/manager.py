@@ -1,9 +1,13 @@
 """Loads plugins from the ``aezoo`` entry-point group, one by one, and collects what they register.
 
 A plugin that fails to import (any exception, ``sys.exit()`` and ``KeyboardInterrupt`` raised by its code
-included), raises in a hook, targets another plugin API or registers a name that is already taken is
-recorded with its reason; it never stops the others from loading. What a plugin prints while it is imported
-or its hooks run is captured (so ``--json`` output stays JSON) and shown by ``zoo plugins``.
+included), raises in a hook, targets another plugin API or registers a dataset or tracker name that is already
+taken is recorded with its reason; it never stops the others from loading. What a plugin prints while it is
+imported or its hooks run is captured (so ``--json`` output stays JSON) and shown by ``zoo plugins``.
+
+Every model has a qualified name, ``PLUGIN/MODEL``, that always reaches it. A plain name reaches the first plugin
+that registered it (the built-ins load first, then the others in entry-point name order); a later plugin's model
+of the same name is kept, reachable by its qualified name, and the plain name is said to shadow it.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from aezoo.plugins.specs import FAMILIES, DatasetSpec, ModelSpec, TrackerSpec, c
 
 ENTRY_POINT_GROUP = "aezoo"
 BUILTIN = "builtin"
+QUALIFIER = "/"  # PLUGIN/MODEL: ':' already selects a run's version or alias
 
 
 @dataclass
@@ -38,6 +43,7 @@ class PluginInfo:
     errors: list[str] = field(default_factory=list)
     output: str = ""  # what the plugin printed while loading (captured, never on our stdout)
     trackers: list[str] = field(default_factory=list)
+    shadowed: list[str] = field(default_factory=list)  # its models whose plain name an earlier plugin has
 
     @property
     def ok(self) -> bool:
@@ -46,23 +52,39 @@ class PluginInfo:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "package": self.package, "version": self.version, "ok": self.ok,
                 "models": self.models, "datasets": self.datasets, "trackers": self.trackers, "errors": self.errors,
-                "output": self.output}
+                "output": self.output, "shadowed": self.shadowed}
 
 
 @dataclass
 class Catalog:
     """Everything the loaded plugins registered."""
 
-    models: dict[str, ModelSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)  # plain name -> the model it reaches
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    shadowed: dict[str, list[str]] = field(default_factory=dict)  # model name -> later plugins refused that name
+    shadowed: dict[str, list[str]] = field(default_factory=dict)  # plain name -> later plugins with that name too
     trackers: dict[str, TrackerSpec] = field(default_factory=dict)
+    qualified: dict[str, ModelSpec] = field(default_factory=dict)  # PLUGIN/MODEL -> every model, shadowed or not
 
     def model(self, name: str) -> ModelSpec:
-        if name not in self.models:
-            raise UnknownModelError(name, list(self.models))
-        return self.models[name]
+        """The model a plain name reaches, or the one a qualified name ``PLUGIN/MODEL`` names."""
+        table = self.qualified if QUALIFIER in name else self.models
+        if name not in table:
+            raise UnknownModelError(name, [*self.models, *self.shadowed_names()])
+        return table[name]
+
+    def shadowed_names(self) -> list[str]:
+        """The qualified names of the models a plain name does not reach (another plugin's has it)."""
+        return [f"{plugin}{QUALIFIER}{name}" for name, plugins in self.shadowed.items() for plugin in plugins]
+
+    def shadowing(self, name: str) -> str | None:
+        """For a plain model name that other plugins' models share: a warning naming them and the one it reaches."""
+        if QUALIFIER in name or name not in self.shadowed:
+            return None
+        others = ", ".join(f"{p!r} ({p}{QUALIFIER}{name})" for p in self.shadowed[name])
+        plural = "s" if len(self.shadowed[name]) > 1 else ""
+        return (f"model {name!r} is also provided by plugin{plural} {others}; using "
+                f"{self.models[name].qualified}")
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -81,7 +103,9 @@ _extra: dict[str, object] = {}  # in-process plugins (tests, notebooks), see aez
 
 
 def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """``Type: message`` on one line: a message of several lines (pluggy's validation errors) joined by '; '."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {'; '.join(lines)}"
 
 
 def _guarded(info: PluginInfo, what: str, call: Callable[[], Any]) -> tuple[bool, Any]:
@@ -178,17 +202,26 @@ def _collect(catalog: Catalog, info: PluginInfo, hook_name: str, kind: str) -> N
     if not _guarded(info, f"{hook_name} failed", run_hooks)[0]:
         return
     table = {"model": catalog.models, "dataset": catalog.datasets, "tracker": catalog.trackers}[kind]
+    mine = {"model": info.models, "dataset": info.datasets, "tracker": info.trackers}[kind]
     for spec in staged:
+        if spec.name in mine:
+            info.errors.append(f"{kind} {spec.name!r} is registered twice by this plugin; the second is ignored")
+            continue
+        if kind == "model":
+            catalog.qualified[spec.qualified] = spec
         if spec.name in table:
             owner = table[spec.name].plugin
-            if kind == "model":
+            if kind == "model":  # kept, reachable as PLUGIN/MODEL; the plain name stays with the first
                 catalog.shadowed.setdefault(spec.name, []).append(info.name)
+                info.shadowed.append(spec.name)
+                mine.append(spec.name)
+                continue
             info.errors.append(
                 f"{kind} {spec.name!r} is already registered by plugin {owner!r}; this plugin's {spec.name!r} is ignored"
             )
             continue
         table[spec.name] = spec
-        {"model": info.models, "dataset": info.datasets, "tracker": info.trackers}[kind].append(spec.name)
+        mine.append(spec.name)
 
 
 def _add(catalog: Catalog, name: str, load: Callable[[], object], package: str, version: str) -> None:
@@ -267,7 +300,7 @@ def check_factories(info: PluginInfo, cat: Catalog) -> list[str]:
 
     errors = []
     for name in info.models:
-        spec = cat.models[name]
+        spec = cat.qualified[f"{info.name}{QUALIFIER}{name}"]
         try:
             resolve(spec.factory, spec.owner)
         except PluginError as exc:

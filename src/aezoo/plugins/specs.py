@@ -11,7 +11,7 @@ from aezoo.core.checks import check_bounded
 from aezoo.errors import BadHyperparameterError, PluginError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-FAMILIES = ("ae", "vae", "vq", "wae", "rae", "aae")
+FAMILIES = ("ae", "vae", "vq", "wae", "rae", "aae", "pca")
 
 
 def check_name(kind: str, name: str) -> None:
@@ -84,6 +84,11 @@ class ModelSpec:
     @property
     def owner(self) -> str:
         return f"model {self.name!r} of plugin {self.plugin!r}"
+
+    @property
+    def qualified(self) -> str:
+        """``PLUGIN/MODEL``: the name that always reaches this model, whatever other plugins register."""
+        return f"{self.plugin}/{self.name}"
 
     def check(self, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``hyperparameters`` over the defaults; unknown keys raise naming the valid ones, and so do NaN,

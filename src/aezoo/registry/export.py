@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import (
+    MAX_JSON_BYTES,
     dumps_json,
     file_entry,
     fsync_dir,
+    loads_json,
     make_dirs,
     read_metadata,
     read_safetensors,
@@ -46,7 +48,7 @@ README = "README.md"
 STAGE_SUFFIX = ".export-tmp"  # an export being written, beside its target
 SAMPLES = "samples.png"
 REQUIRED = (paths.WEIGHTS, paths.CONFIG)
-RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes")  # carried from the run into config.json
+RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # from the run into config.json
 
 
 class ExportError(RegistryError):
@@ -73,8 +75,8 @@ class ExportInfo:
         """A RunRecord describing the export (path = the export folder, no aliases), for ``model.run``."""
         source = self.config.get("source_run") or {}
         return RunRecord(
-            id=str(source.get("id", self.model)), model=self.model, version=int(source.get("version", 0)),
-            name=source.get("name"), path=self.path, created=str(source.get("created", "")),
+            id=source.get("id") or self.model, model=self.model, version=source.get("version") or 0,
+            name=source.get("name"), path=self.path, created=source.get("created") or "",
             config=self.config, metrics=dict(self.config.get("metrics", {})), aliases=[],
             sha256=self.weights_sha256, aezoo_version=str(self.config.get("aezoo_version", "")),
             files=self.manifest["files"],
@@ -225,15 +227,12 @@ def read_export(directory: str | os.PathLike) -> ExportInfo:
         _check_file(root / name, entry["sha256"], entry["bytes"])
     config = _read_json(root / paths.CONFIG)
     _check_format(root / paths.CONFIG, config)
-    weights = config.get("weights") or {}
-    if weights.get("sha256") != files[paths.WEIGHTS]["sha256"]:
+    check_config(root / paths.CONFIG, config)
+    if config["weights"]["sha256"] != files[paths.WEIGHTS]["sha256"]:
         raise ExportError(
-            f"{root / paths.CONFIG}: weights sha256 {weights.get('sha256')!r} does not match "
+            f"{root / paths.CONFIG}: weights sha256 {config['weights']['sha256']!r} does not match "
             f"{paths.WEIGHTS} ({files[paths.WEIGHTS]['sha256']}); the export was modified: get a fresh copy"
         )
-    for key, kind in (("model", str), ("hyperparameters", dict), ("input_shape", list), ("metrics", dict)):
-        if not isinstance(config.get(key), kind):
-            raise ExportError(f"{root / paths.CONFIG}: '{key}' is missing or not a {kind.__name__}")
     header_model = read_metadata(root / paths.WEIGHTS).get("model")
     if header_model not in (None, config["model"]):
         raise ExportError(f"{root / paths.WEIGHTS}: header says model {header_model!r}, "
@@ -251,17 +250,100 @@ def read_export_history(info: ExportInfo) -> list[dict[str, Any]]:
     """The export's per-epoch history (empty when it has none)."""
     if paths.HISTORY not in info.manifest["files"]:
         return []
-    history = _read_json(info.path / paths.HISTORY)
+    path = info.path / paths.HISTORY
+    history = _read_json(path)
     if not isinstance(history, list):
-        raise ExportError(f"{info.path / paths.HISTORY}: expected a list of per-epoch records")
+        raise ExportError(f"{path}: expected a list of per-epoch records, found {type(history).__name__}")
+    for i, entry in enumerate(history):
+        _expect(path, f"[{i}]", entry, _is_record(entry), "an object of name -> number, text, true/false or null")
+        if "epoch" in entry:
+            _expect(path, f"[{i}].epoch", entry["epoch"], _is_int(entry["epoch"]) and entry["epoch"] >= 1,
+                    "an epoch number (1, 2, ...)")
     return history
+
+
+# ---------------------------------------------------------------------- what an export's config must hold
+
+MAX_CLASSES = 100_001  # class names of labels 0..100,000 (aezoo.data.files.MAX_LABEL)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and all(_is_scalar(v) for v in value.values())
+
+
+def _optional(kind: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or kind(value)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expect(path: Path, field: str, value: Any, ok: bool, expected: str) -> None:
+    if not ok:
+        raise ExportError(f"{path}: '{field}' must be {expected}, found {_shown(value)}; the file was edited or "
+                          "is corrupt: get a fresh copy of the export")
+
+
+CONFIG_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {  # field -> (check, what it must be)
+    "model": (lambda v: isinstance(v, str) and bool(v), "a model name"),
+    "hyperparameters": (lambda v: isinstance(v, dict), "an object of name -> value"),
+    "input_shape": (lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(d) and d >= 1 for d in v),
+                    "a list of 3 positive integers (C, H, W)"),
+    "metrics": (lambda v: isinstance(v, dict), "an object of name -> value"),
+    "weights": (lambda v: isinstance(v, dict) and isinstance(v.get("sha256"), str),
+                "an object with the weights' 'sha256'"),
+    "dataset": (_optional(lambda v: isinstance(v, str)), "a dataset name or null"),
+    "train": (_optional(_is_record), "an object of training settings or null"),
+    "classes": (_optional(lambda v: isinstance(v, list) and len(v) <= MAX_CLASSES
+                          and all(isinstance(c, str) for c in v)), "a list of class names (text) or null"),
+    "source_run": (_optional(lambda v: isinstance(v, dict)), "an object or null"),
+    "samples": (_optional(lambda v: isinstance(v, dict)), "an object or null"),
+    "aezoo_version": (_optional(lambda v: isinstance(v, str)), "a version (text) or null"),
+    "trained_with_aezoo_version": (_optional(lambda v: isinstance(v, str)), "a version (text) or null"),
+    "qualified_model": (_optional(lambda v: isinstance(v, str) and bool(v)), "a model name PLUGIN/MODEL or null"),
+}
+SOURCE_RUN_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "id": (_optional(lambda v: isinstance(v, str)), "a run id (text) or null"),
+    "version": (_optional(lambda v: _is_int(v) and v >= 0), "a version number (0, 1, 2, ...) or null"),
+    "name": (_optional(lambda v: isinstance(v, str)), "a run name (text) or null"),
+    "created": (_optional(lambda v: isinstance(v, str)), "a date (text) or null"),
+}
+REQUIRED_FIELDS = ("model", "hyperparameters", "input_shape", "metrics", "weights")
+
+
+def check_config(path: Path, config: dict[str, Any]) -> None:
+    """Every field of an export's config.json that loading, importing or a model card reads has the type it
+    must have; else ExportError naming the field, what it must be and what it is."""
+    for key in REQUIRED_FIELDS:
+        if key not in config:
+            raise ExportError(f"{path}: '{key}' is missing; the file was edited or is corrupt: get a fresh copy "
+                              "of the export")
+    for key, (ok, expected) in CONFIG_FIELDS.items():
+        if key in config:
+            _expect(path, key, config[key], ok(config[key]), expected)
+    for key, (ok, expected) in SOURCE_RUN_FIELDS.items():
+        value = (config.get("source_run") or {}).get(key)
+        _expect(path, f"source_run.{key}", value, ok(value), expected)
 
 
 def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise ExportError(f"{path}: file is missing; this is not a complete aezoo export (see `zoo export`)")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ExportError(f"{path}: {path.stat().st_size:,} bytes, more than an export's JSON files ever hold "
+                          f"({MAX_JSON_BYTES:,}); the export is corrupt or crafted: get a fresh copy")
     try:
-        return json.loads(path.read_text())
+        return loads_json(path.read_text())
     except (OSError, ValueError) as exc:
         raise ExportError(f"{path}: cannot parse JSON ({exc}); the export is corrupt: get a fresh copy") from exc
 

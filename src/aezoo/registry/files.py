@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -87,11 +88,45 @@ def make_dirs(path: str | Path) -> Path:
 
 
 def dumps_json(obj: Any, what: str = "value") -> str:
-    """Stable JSON text (sorted keys, indented); a value JSON cannot hold raises RegistryError naming ``what``."""
+    """Stable JSON text (sorted keys, indented); a value JSON cannot hold (NaN and infinities included: they are
+    not JSON) raises RegistryError naming ``what``."""
     try:
-        return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+        return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:
-        raise RegistryError(f"{what} is not JSON-serializable ({exc}); use str, int, float, bool, list, dict") from exc
+        raise RegistryError(f"{what} is not JSON-serializable ({exc}); use str, int, finite float, bool, list, "
+                            "dict") from exc
+
+
+MAX_JSON_DEPTH = 64  # runs, exports and histories nest 4 levels; deeper is a crafted file
+MAX_JSON_BYTES = 64 << 20  # a run's or an export's JSON file; a history of 100,000 epochs is ~30 MB
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is too large for a float; JSON numbers here must be finite")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; numbers here must be finite")
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for files aezoo reads back: NaN, Infinity and numbers past a float's range, and nesting
+    deeper than MAX_JSON_DEPTH, raise ValueError saying so."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return value
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
@@ -102,10 +137,10 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def read_json(path: str | Path) -> Any:
     """Parse a JSON file; a missing or unparsable file raises RegistryError naming it."""
     try:
-        return json.loads(Path(path).read_text())
+        return loads_json(Path(path).read_text())
     except FileNotFoundError:
         raise RegistryError(f"{path}: file is missing; the run is incomplete (delete it and re-train)") from None
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
+    except (OSError, ValueError) as exc:
         raise RegistryError(f"{path}: cannot parse JSON ({exc}); the file is corrupt") from exc
 
 

@@ -1,8 +1,23 @@
-"""The README.md model card of an exported run, in the layout model hubs use (YAML front matter first)."""
+"""The README.md model card of an exported run, in the layout model hubs use (YAML front matter first).
+
+Every value on the card is text a run's owner or a plugin chose (class names, dataset, hyperparameters), so each
+is written with ``<``, ``>`` and ``&`` escaped: Markdown passes raw HTML through, and a card is read on hubs."""
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
+
+
+def _yaml_text(value: Any) -> str:
+    """A YAML double-quoted string of ``value`` with ``<``, ``>`` and ``&`` as \\u escapes: the same text to a
+    YAML reader, no raw HTML to a Markdown renderer that shows the front matter as it is."""
+    return json.dumps(str(value)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _md(value: Any) -> str:
+    """``value`` as Markdown text showing exactly its characters: no HTML, no code span, no table cell break."""
+    return html.escape(str(value), quote=False).replace("`", "&#96;").replace("|", "\\|")
 
 
 def model_card(config: dict[str, Any], summary: str = "") -> str:
@@ -14,12 +29,13 @@ def model_card(config: dict[str, Any], summary: str = "") -> str:
         tags.insert(2, "variational-autoencoder")
     if config.get("dataset"):
         tags.append(f"dataset:{config['dataset']}")
-    front = ["---", "library_name: aezoo", "tags:", *[f"- {json.dumps(t)}" for t in tags], "---", ""]
+    front = ["---", "library_name: aezoo", "tags:", *[f"- {_yaml_text(t)}" for t in tags], "---", ""]
     shape = " x ".join(str(d) for d in config["input_shape"])
     folder = f"path/to/{source['id']}"
+    dataset = _md(config.get("dataset") or "unknown data")
     lines = [
-        f"# {model} trained on {config.get('dataset') or 'unknown data'} ({source['id']})", "",
-        *([summary, ""] if summary else []),
+        f"# {_md(model)} trained on {dataset} ({_md(source['id'])})", "",
+        *([_md(summary), ""] if summary else []),
         "## Model", "",
         *_table({"model": model, "posterior q(z|x)": config.get("posterior", "gaussian" if config["variational"] else
                                                                 "point"),
@@ -29,8 +45,8 @@ def model_card(config: dict[str, Any], summary: str = "") -> str:
                  "created": source.get("created") or "", "trained with aezoo": config["trained_with_aezoo_version"],
                  "exported with aezoo": config["aezoo_version"], "weights sha256": config["weights"]["sha256"]}),
         "", "## Data", "",
-        f"Trained on `{config.get('dataset')}`" + (f" (classes: {', '.join(map(str, config['classes']))})."
-                                                   if config.get("classes") else "."),
+        f"Trained on {dataset}" + (f" (classes: {', '.join(map(_md, config['classes']))})."
+                                   if config.get("classes") else "."),
         "", "## Hyperparameters", "", *_table(config["hyperparameters"]),
         "", "## Training settings", "", *_table(config.get("train") or {}),
         "", "## Metrics", "", *_table(_metrics_shown(config["metrics"])),
@@ -49,8 +65,9 @@ def model_card(config: dict[str, Any], summary: str = "") -> str:
 
 def _samples_section(info: dict[str, Any]) -> list[str]:
     if info.get("file"):
-        return [f"{info['kind'].capitalize()} ({info['count']} images):", "", f"![{info['kind']}]({info['file']})"]
-    return [f"_No sample image ({info.get('skipped', 'skipped')})._"]
+        return [f"{_md(info['kind']).capitalize()} ({info['count']} images):", "",
+                f"![{_md(info['kind'])}]({info['file']})"]
+    return [f"_No sample image ({_md(info.get('skipped', 'skipped'))})._"]
 
 
 def _table(values: dict[str, Any]) -> list[str]:
@@ -58,10 +75,9 @@ def _table(values: dict[str, Any]) -> list[str]:
         return ["_none_"]
 
     def cell(v: Any) -> str:
-        text = f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
-        return text.replace("|", "\\|")
+        return _md(f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else v)
 
-    return ["| key | value |", "| --- | --- |", *[f"| {k} | {cell(v)} |" for k, v in values.items()]]
+    return ["| key | value |", "| --- | --- |", *[f"| {_md(k)} | {cell(v)} |" for k, v in values.items()]]
 
 
 def _metrics_shown(metrics: dict[str, Any]) -> dict[str, Any]:

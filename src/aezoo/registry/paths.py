@@ -24,6 +24,14 @@ MANIFEST = "manifest.json"  # written last; a run without it is incomplete
 DELETING = ".deleting"  # the manifest renamed by a delete in progress: the run is gone, its folder stays
 
 
+def storage_name(model: str) -> str:
+    """The folder (and run id prefix) of a model's runs: its name, with the ``/`` of a qualified name
+    ``PLUGIN/MODEL`` as ``.`` (``old-plugin/iwae`` -> ``old-plugin.iwae``, runs ``old-plugin.iwae-1``, ...): one
+    path component, never a model's plain name (those have no dots). A reference is read the same way, so
+    ``old-plugin/iwae:2`` and ``old-plugin.iwae-2`` name the same run."""
+    return model.replace("/", ".") if isinstance(model, str) else model
+
+
 def default_home() -> Path:
     """``$AEZOO_HOME``, else ``$XDG_DATA_HOME/aezoo``, else ``~/.local/share/aezoo``."""
     if os.environ.get(ENV_HOME):

@@ -8,6 +8,7 @@ from typing import Any
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import read_json
+from aezoo.registry.paths import storage_name
 
 MANIFEST_FORMAT = 1
 
@@ -80,8 +81,10 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 def _manifest_problem(manifest: dict[str, Any], run_dir: Path) -> str | None:
     """What is wrong with a manifest read from ``run_dir`` (fields, types, agreement with its folder), or None."""
-    model, version = run_dir.parent.name, int(run_dir.name)
-    expected = {"format": MANIFEST_FORMAT, "model": model, "version": version, "id": f"{model}-{version}"}
+    folder, version = run_dir.parent.name, int(run_dir.name)
+    model = manifest.get("model")  # PLUGIN/MODEL for a qualified name, stored in the folder PLUGIN.MODEL
+    expected = {"format": MANIFEST_FORMAT, "model": model if storage_name(model) == folder else folder,
+                "version": version, "id": f"{folder}-{version}"}
     for key, want in expected.items():
         if key not in manifest:
             return f"no {key!r}"

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aezoo.errors import RegistryError
+from aezoo.registry.paths import storage_name
 from aezoo.registry.scan import LATEST, Snapshot
 
 NAME_RULE = (
@@ -24,6 +25,16 @@ class UnknownRunError(RegistryError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+def validate_model_name(model: object) -> str:
+    """A model name as the registry stores it: a plain name or ``PLUGIN/MODEL`` (both parts non-empty), whose
+    folder ``storage_name(model)`` is a safe single path component; else RegistryError with the rule."""
+    plugin, sep, name = model.rpartition("/") if isinstance(model, str) else ("", "", model)
+    if sep and (not plugin or not name or "/" in plugin):
+        raise RegistryError(f"invalid model name {model!r}: use a plain name or PLUGIN/MODEL")
+    validate_name(storage_name(model), "model name")
+    return model  # type: ignore[return-value]
 
 
 def validate_name(value: object, kind: str = "run name") -> str:

@@ -32,8 +32,10 @@ from aezoo.registry.refs import (
     choices,
     damaged_error,
     resolve,
+    storage_name,
     unknown_ref,
     validate_alias,
+    validate_model_name,
     validate_name,
     validate_run_name,
 )
@@ -70,11 +72,12 @@ class Registry:
         history: list[dict[str, Any]],
         name: str | None = None,
     ) -> RunRecord:
-        """Store a new run as the next version of ``model_name``; it becomes ``<model>:latest``. A config with
-        a ``checkpoint_key`` is refused when a run of that checkpoint exists (checked under the lock)."""
-        validate_name(model_name, "model name")
+        """Store a new run as the next version of ``model_name`` (a plain name, or ``PLUGIN/MODEL``, stored under
+        ``storage_name``); it becomes ``<model>:latest``. A config with a ``checkpoint_key`` is refused when a
+        run of that checkpoint exists (checked under the lock)."""
+        key = storage_name(validate_model_name(model_name))
         if name is not None:
-            validate_run_name(name, [model_name])
+            validate_run_name(name, [model_name, key, model_name.rpartition("/")[2]])
         for what, value, kind in (
             ("hyperparameters", hyperparameters, dict),
             ("config", config, dict),
@@ -92,11 +95,11 @@ class Registry:
         metrics_json = dumps_json(metrics, "metrics")
         hp_json = dumps_json(hyperparameters, "hyperparameters")
 
-        model_dir = make_dirs(self.home / paths.RUNS / model_name)
+        model_dir = make_dirs(self.home / paths.RUNS / key)
         staging_root = make_dirs(self.home / paths.STAGING)
         with self._lock():  # gc sees a reserved version only with its staging folder, which says whose it is
             version = self._reserve_version(model_dir)
-            run_id = f"{model_name}-{version}"
+            run_id = f"{key}-{version}"
             target = model_dir / str(version)
             # named by the process owning it (PID and start time): gc never removes it, nor the version
             # folder it will fill, while that process runs
@@ -144,7 +147,7 @@ class Registry:
             with contextlib.suppress(OSError):
                 target.rmdir()  # give the reservation back if it is still empty
             raise
-        return self.get(f"{model_name}:{version}")
+        return self.get(f"{key}:{version}")
 
     def check_run_name(self, name: str, models: list[str] | tuple[str, ...] = ()) -> str:
         """Refuse a run name before work is done for it: an invalid name, one that reads as a run id or as a
@@ -181,7 +184,7 @@ class Registry:
 
     def untag(self, model: str, alias: str) -> None:
         """Remove the user alias ``<model>:<alias>``."""
-        validate_name(model, "model name")
+        model = validate_name(storage_name(model), "model name")
         validate_alias(alias)
         with self._lock():
             path = self.home / paths.ALIASES / model / alias
@@ -223,7 +226,7 @@ class Registry:
         snap = self._scan()
         records = []
         for name in sorted(snap.runs):
-            if model is not None and name != model:
+            if model is not None and name != storage_name(model):
                 continue
             aliases = snap.aliases_by_version(name)
             for version in sorted(snap.runs[name]):
@@ -324,10 +327,11 @@ class Registry:
                  snap: Snapshot | None = None) -> tuple[str, int, dict[str, Any]]:
         snap = snap or self._scan()
         if isinstance(ref, RunRecord):
-            if ref.version in snap.runs.get(ref.model, {}):
-                return ref.model, ref.version, snap.runs[ref.model][ref.version]
+            key = storage_name(ref.model)
+            if ref.version in snap.runs.get(key, {}):
+                return key, ref.version, snap.runs[key][ref.version]
             raise unknown_ref(ref.id, choices(snap), str(self.home))
-        return resolve(snap, ref, str(self.home), allow_damaged)
+        return resolve(snap, storage_name(ref), str(self.home), allow_damaged)  # PLUGIN/MODEL: runs in PLUGIN.MODEL
 
     def _check_name_free(self, name: str, snap: Snapshot) -> None:
         taken = [f"{m}-{v}" for m, v in snap.named(name)]

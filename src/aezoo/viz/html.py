@@ -22,6 +22,7 @@ td.na { color: #888; font-style: italic; } td.meaning { color: #555; } tr.group 
 figure { display: inline-block; margin: 0.3em 0.5em 0.8em 0; vertical-align: top; max-width: 100%; }
 figure img { max-width: 100%; border: 1px solid #eee; } p.what { color: #444; margin: 0.2em 0; }
 p.picks { color: #666; font-size: 0.85em; margin: 0.1em 0 0.6em; } p.note { background: #fff7e0; padding: 0.4em 0.7em; }
+p.note.warn, td.warn { background: #fde2de; } p.note.warn { border-left: 4px solid #c0392b; }
 details { margin: 0.5em 0; } summary { cursor: pointer; color: #225; }
 """
 
@@ -99,12 +100,18 @@ def metrics_table(runs: Mapping[str, Mapping[str, Any]]) -> str:
 
 def image_data_uri(path: Path | str) -> str:
     """The PNG at ``path`` as a ``data:image/png;base64,...`` URI."""
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return png_data_uri(Path(path).read_bytes())
 
 
-def figure(title: str, paths: Sequence[Path | str], what: str = "", picks: str = "") -> str:
-    """A titled figure block: a one-line explanation, the images, and which test images they show."""
-    imgs = "".join(f'<figure><img alt="{esc(title)}" src="{image_data_uri(p)}"></figure>' for p in paths)
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def figure(title: str, images: Sequence[Any], what: str = "", picks: str = "") -> str:
+    """A titled figure block: a one-line explanation, the images (PNG files, or Figures with a ``png()`` method),
+    and which test images they show."""
+    uris = [png_data_uri(i.png()) if hasattr(i, "png") else image_data_uri(i) for i in images]
+    imgs = "".join(f'<figure><img alt="{esc(title)}" src="{uri}"></figure>' for uri in uris)
     return (f"<h3>{esc(title)}</h3>" + (f'<p class="what">{esc(what)}</p>' if what else "") + imgs
             + (f'<p class="picks">{esc(picks)}</p>' if picks else ""))
 

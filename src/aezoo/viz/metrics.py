@@ -5,6 +5,7 @@ A metric a model does not have is shown as ``n/a: reason`` (from the run's ``tes
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -26,6 +27,13 @@ METRICS = (
            "importance-weighted bound on -log p(x), tighter than the ELBO; lower is better"),
     Metric("test_kl", "Likelihood (test)", "KL(q(z|x) || p(z))", "nats/image",
            "how far codes are from the prior: the rate paid for the code"),
+    Metric("test_iw_samples", "Likelihood (test)", "IW samples (K)", "per image",
+           "importance samples behind IW-NLL (papers use 5000)", 0),
+    Metric("test_elbo_samples", "Likelihood (test)", "ELBO samples", "per image",
+           "posterior draws averaged in the negative ELBO", 0),
+    Metric("test_binarize", "Likelihood (test)", "binarised test pixels", "",
+           "0/1 test pixels for a Bernoulli likelihood: dynamic (drawn per evaluation, seeded), static (drawn once, "
+           "fixed seed) or none (grey levels); numbers are comparable only alike"),
     Metric("test_rec_nll", "Reconstruction (test)", "reconstruction NLL", "nats/image",
            "-log p(x|z) at the posterior mean under the model's likelihood; lower is better"),
     Metric("test_bce", "Reconstruction (test)", "binary cross-entropy", "nats/image",
@@ -46,6 +54,8 @@ METRICS = (
     Metric("class_consistency.mean", "Generation (test)", "class consistency", "fraction",
            "images generated for a class that a pixel classifier assigns to it, mean over classes", 3),
     Metric("val_loss", "Training", "validation loss", "nats/image", "the training objective on held-out data", 2),
+    Metric("binarize", "Training", "binarised training pixels", "",
+           "dynamic (each image drawn as 0/1 pixels whenever seen), static (drawn once, fixed seed) or none"),
     Metric("best_epoch", "Training", "best epoch", "", "epoch whose weights were kept (lowest validation loss)", 0),
     Metric("epochs_trained", "Training", "epochs trained", "", "", 0),
     Metric("train_seconds", "Training", "training time", "s", "wall-clock time of training", 1),
@@ -84,23 +94,38 @@ def cell(metrics: Mapping[str, Any], metric: Metric) -> str:
     return str(value)
 
 
+LEVEL_KL = re.compile(r"test_kl_level([0-9]+)")  # a hierarchical model's KL per level
+
+
+def level_metrics(metrics: Mapping[str, Any]) -> list[Metric]:
+    """A hierarchical model's per-level KL (``test_kl_level1``, ...), in level order."""
+    found = sorted((int(match[1]), key) for key in metrics if (match := LEVEL_KL.fullmatch(key)))
+    return [Metric(key, "Likelihood (test)", f"KL, level {n}", "nats/image",
+                   f"KL of level {n}'s posterior to its prior given the levels above (level 1: the one the decoder "
+                   "reads); the levels sum to the KL") for n, key in found]
+
+
 def extra_metrics(metrics: Mapping[str, Any]) -> list[Metric]:
     """Numeric test metrics the catalogue does not describe (a plugin family's own), shown as they come."""
-    skip = {"test_n_images", "test_latent_dim", "test_iw_samples", "test_active_threshold", "test_probe_train_size",
-            "test_input_bits", "test_code_bits"}
+    skip = {"test_n_images", "test_latent_dim", "test_active_threshold", "test_probe_train_size", "test_input_bits",
+            "test_code_bits"}
     return [Metric(k, "Other (test)", k[5:], "", "reported by the model's parts", 4) for k, v in metrics.items()
-            if k.startswith("test_") and k not in BY_KEY and k not in skip
+            if k.startswith("test_") and k not in BY_KEY and k not in skip and not LEVEL_KL.fullmatch(k)
             and isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
 def rows(runs: Mapping[str, Mapping[str, Any]]) -> list[tuple[Metric, dict[str, str]]]:
-    """(metric, {run: cell}) for every catalogued metric that at least one run has or explains as n/a, plus
-    the runs' uncatalogued test metrics, in group order."""
+    """(metric, {run: cell}) for every catalogued metric that at least one run has or explains as n/a (a
+    hierarchical model's per-level KL right after the KL), plus the runs' uncatalogued test metrics, in group
+    order."""
     extra: dict[str, Metric] = {}
+    levels: dict[str, Metric] = {}
     for metrics in runs.values():
         extra.update({m.key: m for m in extra_metrics(metrics)})
+        levels.update({m.key: m for m in level_metrics(metrics)})
+    catalogue = [m for metric in METRICS for m in ([metric, *levels.values()] if metric.key == "test_kl" else [metric])]
     out = []
-    for metric in (*METRICS, *extra.values()):
+    for metric in (*catalogue, *extra.values()):
         cells = {name: cell(metrics, metric) for name, metrics in runs.items()}
         if any(c != "not measured" for c in cells.values()):
             out.append((metric, cells))
