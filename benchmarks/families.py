@@ -1,7 +1,11 @@
 """Every family on Fashion-MNIST with the same encoder/decoder widths, latent 16 and equal epochs, one row each:
 test -ELBO and IW-NLL (K importance samples) where the model defines them, MSE, linear-probe accuracy, class
-consistency, samples per second and training time; then pythae side by side (VAE, IWAE, VampPrior) on identical
-networks, data and epochs, evaluated by the same evaluator.
+consistency, samples per second and training time (every registered model, the discrete families gumbel-vae and
+fsq-vae and the conditional cvae included: fsq-vae defines no likelihood, cvae's numbers bound -log p(x|y)); then
+pythae side by side (VAE, IWAE, VampPrior, MIWAE, PIWAE, CIWAE, DisentangledBetaVAE beside capacity-vae,
+MSSSIM_VAE, VAEGAN) on identical networks, data, epochs and hyperparameters, evaluated by the same evaluator
+(pythae's own differences, such as MIWAE's weight axis and the coupled trainers' gradient mixing, are listed in
+pythae_runner.py).
 
     python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
                                   [--pythae-python /path/to/env/bin/python]
@@ -34,7 +38,8 @@ from aezoo.registry import Registry
 HERE = Path(__file__).resolve().parent
 SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64)
 MLP = {"vae", "mlp-ae"}  # the MLP families: widths (512, 256) / (256, 128), latent 16 too
-PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae"}
+PYTHAE = {"vae": "conv-vae", "iwae": "iwae", "vamp": "vamp-vae", "miwae": "miwae", "piwae": "piwae", "ciwae": "ciwae",
+          "capacity": "capacity-vae", "msssim": "msssim-vae", "vaegan": "vae-gan"}  # pythae_runner.py's AEZOO
 
 
 def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dict:
@@ -51,9 +56,10 @@ def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dic
         row["neg_elbo_same_images"] = iw["neg_elbo"]
     row["not_applicable"] = full.get("not_applicable", {})
     row["class_consistency"] = class_consistency(model, splits, 100, cache)["mean"]
-    codes = aezoo.core.sampling.encode_all(model, splits.train.floats(5000))
+    labels = splits.train.labels[:5000]  # read only by a conditional model (cvae)
+    codes = aezoo.core.sampling.encode_all(model, splits.train.floats(5000), y=labels)
     start = time.perf_counter()
-    aezoo.core.sampling.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes)
+    aezoo.core.sampling.sample(model, 1000, torch.Generator().manual_seed(0), codes=codes, y=labels[:1000])
     row["samples_per_second"] = round(1000 / (time.perf_counter() - start), 1)
     return row
 

@@ -114,3 +114,21 @@ def loss_before_and_after_steps(model, x: torch.Tensor, steps: int = 30, lr: flo
         loss.backward()
         opt.step()
     return before, fixed_loss()
+
+
+def plain_log_weights(model, x: torch.Tensor, draws: int, seed: int) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) of ``draws`` z per image (draws, N), written out in plain torch
+    for a Gaussian-posterior, Bernoulli-likelihood model under N(0, I), with the draws a seeded model.loss makes:
+    eps = torch.randn(draws, N, D) right after torch.manual_seed(seed)."""
+    import math
+
+    mu, logvar = model.encoder(x)
+    torch.manual_seed(seed)
+    eps = torch.randn(draws, *mu.shape)
+    z = mu + eps * torch.exp(0.5 * logvar)
+    p = torch.sigmoid(model.decoder(z.reshape(-1, mu.shape[1]))).reshape(draws, len(x), -1)
+    target = x.reshape(1, len(x), -1)
+    log_px = (target * torch.log(p) + (1 - target) * torch.log(1 - p)).sum(-1)
+    log_pz = (-0.5 * (z ** 2 + math.log(2 * math.pi))).sum(-1)
+    log_qz = (-0.5 * (eps ** 2 + logvar + math.log(2 * math.pi))).sum(-1)
+    return log_px + log_pz - log_qz

@@ -51,6 +51,7 @@ STORE, FILES, EXPORT = "src/aezoo/registry/store.py", "src/aezoo/registry/files.
 HOUSEKEEPING, LOCK, RECORD = "src/aezoo/registry/housekeeping.py", "src/aezoo/registry/lock.py", "src/aezoo/registry/record.py"
 MANAGER, SPECS = "src/aezoo/plugins/manager.py", "src/aezoo/plugins/specs.py"
 CHECKS, VIEWS = "src/aezoo/core/checks.py", "src/aezoo/viz/views.py"
+MODELS = "src/aezoo/models/"
 TRAINING, CLI = "src/aezoo/api/train.py", "src/aezoo/cli.py"
 PICKS, SPLITS = "src/aezoo/viz/picks.py", "src/aezoo/data/splits.py"
 IDX, DATA_FILES = "src/aezoo/data/idx.py", "src/aezoo/data/files.py"
@@ -59,6 +60,10 @@ CARD, TRAIN_CMD = "src/aezoo/registry/model_card.py", "src/aezoo/commands/train.
 VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/aezoo/viz/figure.py"
 SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
 OPTIONS = "src/aezoo/commands/options.py"
+GUMBEL, MAF, TWO_STAGE = "src/aezoo/models/gumbel_vae.py", "src/aezoo/core/maf.py", "src/aezoo/core/two_stage.py"
+GUMBEL_TESTS, FSQ_TESTS = "tests/models/test_gumbel_vae.py", "tests/models/test_fsq_vae.py"
+CONDITIONAL_NETS, CVAE_TESTS = "src/aezoo/nets/conditional.py", "tests/models/test_cvae.py"
+SAMPLER_TESTS = "tests/core/test_code_samplers.py"
 
 MUTATIONS: list[Mutation] = [
     # ---- core: trainer ---------------------------------------------------------------------------------------
@@ -325,6 +330,59 @@ MUTATIONS: list[Mutation] = [
     M("unknown-hyperparameters-accepted", SPECS, "        if unknown:\n            raise BadHyperparameterError(",
       "        if False:\n            raise BadHyperparameterError(",
       "tests/models/test_builtin_models.py::test_unknown_hyperparameter_lists_the_valid_ones"),
+    # ---- families of issue 19: tighter bounds, covariance and capacity, SW, MS-SSIM, VAE/GAN ------------------
+    M("miwae-weights-normalised-over-m", MODELS + "miwae.py", "t.unflatten(0, (m, -1)).transpose(0, 1) for t",
+      "t.unflatten(0, (m, -1)) for t",  # pythae's axis: K averaged IWAE_M bounds
+      "tests/models/test_miwae.py::test_loss_is_minus_the_mean_of_m_k_sample_bounds_on_a_fixed_batch"),
+    M("piwae-encoder-also-on-iwae", MODELS + "piwae.py", "model.decoder(z.detach().flatten(0, 1))",
+      "model.decoder(z.flatten(0, 1))",  # pythae's coupled trainer: the encoder steps on MIWAE + IWAE
+      "tests/models/test_piwae.py::test_each_network_gets_the_gradient_of_its_own_bound_only"),
+    M("piwae-decoder-also-on-miwae", MODELS + "piwae.py", "frozen(model.decoder, z.flatten(0, 1))",
+      "model.decoder(z.flatten(0, 1))",
+      "tests/models/test_piwae.py::test_each_network_gets_the_gradient_of_its_own_bound_only"),
+    M("ciwae-beta-swapped", MODELS + "ciwae.py", "self.beta * neg_elbo + (1 - self.beta) * neg_iw",
+      "(1 - self.beta) * neg_elbo + self.beta * neg_iw",
+      "tests/models/test_ciwae.py::test_loss_mixes_the_elbo_and_the_iwae_bound_of_the_same_draws"),
+    M("dip-ii-without-variances", MODELS + "dip_vae.py", "    if dip_type == \"ii\":\n", "    if False:\n",
+      "tests/models/test_dip_vae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("dip-unbiased-covariance", MODELS + "dip_vae.py", "torch.cov(mu.T, correction=0)", "torch.cov(mu.T)",
+      "tests/models/test_dip_vae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("capacity-abs-of-the-batch-mean", MODELS + "capacity_vae.py", "(kl - c).abs().mean()", "(kl.mean() - c).abs()",
+      "tests/models/test_capacity_vae.py::test_loss_takes_the_absolute_difference_per_image_on_a_fixed_batch"),
+    M("capacity-not-annealed", MODELS + "capacity_vae.py", "return self.capacity * step.ramp(self.capacity_steps)",
+      "return self.capacity", "tests/models/test_capacity_vae.py::test_capacity_rises_linearly_to_its_maximum_then_stays"),
+    M("swae-directions-not-unit", MODELS + "swae.py", "return F.normalize(draws, dim=-1)", "return draws",
+      "tests/models/test_swae.py::test_loss_matches_an_independent_computation_on_a_fixed_batch"),
+    M("swae-projections-unsorted", MODELS + "swae.py",
+      "pa, pb = (a @ directions.T).sort(0).values, (b @ directions.T).sort(0).values",
+      "pa, pb = a @ directions.T, b @ directions.T",
+      "tests/models/test_swae.py::test_the_distance_of_a_sample_to_its_own_permutation_is_zero"),
+    M("msssim-weights-not-renormalised", MODELS + "msssim_vae.py", "return tuple(w / sum(head) for w in head)",
+      "return head", "tests/models/test_msssim_vae.py::test_ms_ssim_matches_an_independent_computation"),
+    M("msssim-cs-at-the-last-scale", MODELS + "msssim_vae.py", "(ssim if last else cs)", "cs",
+      "tests/models/test_msssim_vae.py::test_one_scale_is_ssim_with_a_gaussian_window_over_valid_positions"),
+    M("msssim-in-bfloat16", MODELS + "msssim_vae.py", "with torch.autocast(a.device.type, enabled=False):",
+      "with torch.autocast(a.device.type, enabled=True):",
+      "tests/models/test_msssim_vae.py::test_ms_ssim_stays_in_float32_under_bfloat16_autocast"),
+    M("dip-covariance-in-bfloat16", MODELS + "dip_vae.py", "with torch.autocast(mu.device.type, enabled=False):",
+      "with torch.autocast(mu.device.type, enabled=True):",
+      "tests/models/test_dip_vae.py::test_the_covariance_stays_in_float32_under_bfloat16_autocast"),
+    M("vae-gan-gan-reaches-the-encoder", MODELS + "vae_gan.py", "torch.cat([z, z.detach(), prior_z])",
+      "torch.cat([z, z, prior_z])",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("vae-gan-features-train-the-discriminator", MODELS + "vae_gan.py",
+      "_, features = frozen(discriminator, torch.cat([batch.x, recon]))",
+      "_, features = discriminator(torch.cat([batch.x, recon]))",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("vae-gan-fakes-not-detached", MODELS + "vae_gan.py", "torch.cat([batch.x, recon.detach(), generated.detach()])",
+      "torch.cat([batch.x, recon, generated])",
+      "tests/models/test_vae_gan.py::test_each_loss_trains_only_the_networks_the_paper_names"),
+    M("likelihood-unused-ignored", AUTOENCODER, "str(getattr(self.objective, \"likelihood_unused\", \"\"))", "\"\"",
+      "tests/models/test_vae_gan.py::test_evaluation_reports_kl_and_features_and_no_pixel_likelihood",
+      "tests/models/test_msssim_vae.py::test_evaluation_reports_ms_ssim_and_kl_and_no_likelihood_bound"),
+    M("incomparable-losses-select-an-epoch", TRAINER, "if record[\"val_loss\"] < state.best_loss or not self.comparable_loss:",
+      "if record[\"val_loss\"] < state.best_loss:",
+      "tests/core/test_trainer_behaviour.py::test_an_objective_whose_losses_are_not_comparable_keeps_the_last_epochs_weights"),
     # ---- issue 18: tests aimed at what the suite missed or caught only by accident ------------------------
     M("validation-in-train-mode", TRAINER, "        self.model.eval()\n        names, total = None, None\n",
       "        names, total = None, None\n",
@@ -395,6 +453,57 @@ MUTATIONS: list[Mutation] = [
       "tests/core/test_diagnosis.py::test_a_collapsed_model_is_warned_with_the_advice"),
     M("sweep-runs-unnamed", OPTIONS, 'for k in swept)]) if swept else None', 'for k in swept)]) if False else None',
       "tests/cli/test_compare_argument.py::test_sweep_plans_scope_keys_and_combine_values"),
+    # ---- discrete families and samplers fitted to codes ------------------------------------------------------
+    M("gumbel-kl-without-log-k", POSTERIORS, "(log_q.exp() * (log_q + math.log(self.logits.shape[-1])))",
+      "(log_q.exp() * log_q)",
+      f"{GUMBEL_TESTS}::test_kl_of_uniform_logits_is_zero_and_otherwise_log_k_minus_entropy",
+      f"{GUMBEL_TESTS}::test_training_loss_and_gradients_match_a_plain_torch_reference"),
+    M("gumbel-temperature-not-annealed", GUMBEL, "q.relaxed(tau, hard=self.straight_through)",
+      "q.relaxed(self.temperature, hard=self.straight_through)",
+      f"{GUMBEL_TESTS}::test_training_loss_and_gradients_match_a_plain_torch_reference"),
+    M("gumbel-straight-through-ignored", GUMBEL, "q.relaxed(tau, hard=self.straight_through)",
+      "q.relaxed(tau, hard=False)", f"{GUMBEL_TESTS}::test_training_loss_and_gradients_match_a_plain_torch_reference"),
+    M("gumbel-eval-decodes-relaxed-draws", GUMBEL, "if model.training else q.sample()",
+      "if True else q.sample()", f"{GUMBEL_TESTS}::test_out_of_training_the_loss_is_the_discrete_elbo_of_one_hot_draws"),
+    M("gumbel-log-q-unnormalised", POSTERIORS,
+      "return (z.unflatten(-1, self.logits.shape[-2:]) * torch.log_softmax(self.logits, -1))",
+      "return (z.unflatten(-1, self.logits.shape[-2:]) * self.logits)",
+      f"{GUMBEL_TESTS}::test_eval_reports_the_discrete_elbo_and_an_iw_nll_that_match_exact_enumeration"),
+    M("fsq-even-levels-not-offset", POSTERIORS, "offset = (self.width % 2 == 0).to(z.dtype) * 0.5",
+      "offset = (self.width % 2 == 0).to(z.dtype) * 0.0",
+      f"{FSQ_TESTS}::test_odd_levels_are_symmetric_and_even_levels_asymmetric_with_bound_zero_at_zero"),
+    M("fsq-gradient-skips-the-bound", POSTERIORS, "return QuantisedQ((bounded / self.half_width).flatten(-2),",
+      "return QuantisedQ(h,", f"{FSQ_TESTS}::test_the_straight_through_gradient_is_the_bounding_functions"),
+    M("fsq-likelihood-numbers-reported", EVALUATOR, "    if declared:\n", "    if False:\n",
+      f"{FSQ_TESTS}::test_evaluation_reports_no_likelihood_numbers_with_the_reason_and_the_fixed_code_size"),
+    M("fsq-samples-unseen-codes", POSTERIORS, "    pseudo_count = 0.0", "    pseudo_count = 1.0",
+      f"{FSQ_TESTS}::test_samples_draw_only_codes_seen_in_training_or_uniform_grid_codes"),
+    M("made-output-reads-itself", MAF, "self.head = MaskedLinear((inputs[:, None] > units[None])",
+      "self.head = MaskedLinear((inputs[:, None] >= units[None])",
+      f"{SAMPLER_TESTS}::test_a_made_output_reads_only_the_inputs_before_it",
+      f"{SAMPLER_TESTS}::test_maf_log_density_is_exact_and_inverts"),
+    M("maf-log-det-sign", MAF, "log_det = log_det - log_scale.sum(-1)", "log_det = log_det + log_scale.sum(-1)",
+      f"{SAMPLER_TESTS}::test_maf_log_density_is_exact_and_inverts"),
+    M("maf-not-fitted", MAF, "                optimizer.step()\n", "                pass\n",
+      f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_fitted_flow_than_under_one_gaussian"),
+    M("two-stage-without-kl-warmup", TWO_STAGE, "warmup = min(1.0, step / (WARMUP * steps))", "warmup = 1.0",
+      f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_two_stage_vae_than_under_one_gaussian"),
+    M("category-traversal-sets-the-wrong-variable", VIEWS, "z[:, v] = torch.eye(categories, dtype=z.dtype)",
+      "z[:, order[0]] = torch.eye(categories, dtype=z.dtype)",
+      f"{GUMBEL_TESTS}::test_traversals_set_the_variables_with_the_most_kl_to_each_category"),
+    M("cvae-decoder-ignores-the-label", CONDITIONAL_NETS, "torch.cat([z, one_hot(y, self.classes, z)], -1)",
+      "torch.cat([z, one_hot(y * 0, self.classes, z)], -1)",
+      f"{CVAE_TESTS}::test_generated_rows_are_the_requested_classes_by_the_pixel_classifier"),
+    M("cvae-encoder-ignores-the-label", CONDITIONAL_NETS, "planes = one_hot(y, self.classes, x)",
+      "planes = one_hot(y * 0, self.classes, x)",
+      f"{CVAE_TESTS}::test_the_label_changes_the_code_and_the_image_when_its_weights_are_not_zero",
+      f"{CVAE_TESTS}::test_loss_and_gradients_match_a_plain_torch_reference"),
+    M("cvae-label-range-unchecked", CONDITIONAL_NETS, "if low < 0 or high >= classes:", "if False:",
+      f"{CVAE_TESTS}::test_labels_outside_the_classes_it_was_built_for_are_refused_in_words"),
+    M("conditional-likelihood-unlabelled", EVALUATOR, "if caps.conditional and caps.likelihood_bound:", "if False:",
+      f"{CVAE_TESTS}::test_evaluation_says_its_likelihood_numbers_are_conditional"),
+    M("code-sampler-init-unseeded", MAF, "            torch.manual_seed(seed)\n", "            pass\n",
+      f"{SAMPLER_TESTS}::test_fitting_is_seeded"),
     # ---- closed-form fits and the lesson page -------------------------------------------------------------------
     M("pca-decoder-left-unfitted", "src/aezoo/models/pca.py",
       "for basis in (model.encoder.basis, model.decoder.basis):", "for basis in (model.encoder.basis,):",

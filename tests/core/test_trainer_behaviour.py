@@ -1,6 +1,6 @@
 """What training promises beyond "the loss fell": any non-finite loss stops it where it happened, a crash leaves
 a resumable checkpoint and says how to resume (or leaves no folder), the best validation weights are the ones
-kept, and a second Ctrl-C stops at once."""
+kept (the last ones when the objective's losses are not comparable), and a second Ctrl-C stops at once."""
 from __future__ import annotations
 
 import os
@@ -150,6 +150,22 @@ def test_the_best_validation_epochs_weights_are_kept_not_the_last(aezoo_plugin):
         with torch.no_grad():
             val_loss = kept.eval().loss(black)[0].item()
         assert val_loss == pytest.approx(history[0]["val_loss"], rel=1e-5)
+
+
+def test_an_objective_whose_losses_are_not_comparable_keeps_the_last_epochs_weights():
+    """A validation loss measured by a network that trains too (a VAE/GAN's discriminator) selects nothing."""
+    from aezoo.core.trainer import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    model = aezoo.create_model("mlp-ae", input_shape=(1, 8, 8), latent_dim=2, hidden=(16,))
+    model.objective.comparable_loss = False
+    splits = load_white_then_black(None, None, False)
+    result = Trainer(model, splits, TrainConfig(epochs=3, batch_size=64, lr=1e-2, patience=1, precision="fp32")).fit()
+    assert result.history[-1]["val_loss"] > result.history[0]["val_loss"] + 1  # diverging, yet:
+    assert result.best_epoch == 3 and len(result.history) == 3 and not result.stopped_early
+    with torch.no_grad():
+        assert model.eval().loss(torch.zeros(64, 1, 8, 8))[0].item() == pytest.approx(result.history[-1]["val_loss"],
+                                                                                     rel=1e-5)
 
 
 class CtrlCTwice(TrainingEvents):

@@ -105,9 +105,10 @@ def test_every_model_trains_evaluates_samples_reloads_and_travels(name, tmp_path
     loaded = aezoo.load(run_id)
     assert_same_weights(model, loaded)
     z = torch.randn(3, model.latent_dim, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(model.decode(z), loaded.decode(z))
+    y = torch.arange(3) if model.conditional else None  # a conditional model is given labels
+    assert torch.equal(model.decode(z, y), loaded.decode(z, y))
     x = torch.rand(3, *model.input_shape, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(model.encode(x), loaded.encode(x))
+    assert torch.equal(model.encode(x, y), loaded.encode(x, y))
 
     folder = tmp_path / "export"
     zoo_ok("export", run_id, folder)

@@ -59,12 +59,13 @@ def test_shared_axes_refuse_tsne():
 
 def test_prior_samples_say_which_models_were_trained_for_n01():
     models = [build("conv-ae", latent_dim=2), build("conv-vae", latent_dim=2), build("vq-vae"),
-              build("conv-vae", latent_dim=2, beta=0.0)]
-    fig = side_by_side.prior_samples(models, n=4, labels=["ae", "vae", "vq", "beta0"])
+              build("conv-vae", latent_dim=2, beta=0.0), build("gumbel-vae", latent_dim=2, categories=3)]
+    fig = side_by_side.prior_samples(models, n=4, labels=["ae", "vae", "vq", "beta0", "gumbel"])
     notes = fig.info["runs"]
     assert notes["ae"] == {"trained_for_it": False, "note": side_by_side.NOT_TRAINED_FOR_IT}
     assert notes["vae"]["trained_for_it"] is True and notes["beta0"]["trained_for_it"] is False
-    assert list(fig.info["left_out"]) == ["vq"] and len(fig.axes) == 3
+    assert list(fig.info["left_out"]) == ["vq", "gumbel"] and len(fig.axes) == 3
+    assert "one-hot" in fig.info["left_out"]["gumbel"]
     titles = [" ".join(ax.get_title(loc="left").split()) for ax in fig.axes]
     assert titles[0] == "ae " + side_by_side.NOT_TRAINED_FOR_IT
 

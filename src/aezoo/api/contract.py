@@ -1,5 +1,6 @@
 """A freshly built model checked once on a tiny batch against the contract of docs/plugins.md: the encoder's
-codes are (N, latent_dim) and the decoder gives back images of the input's shape. A plugin that breaks it is
+codes are (N, latent_dim) and the decoder gives back images of the input's shape (a conditional model is given
+label 0 for every image). A plugin that breaks it is
 named, with the part and the contract, instead of a torch shape error deep inside training.
 
 The check changes nothing: the model runs in eval mode without gradients (no running statistics, no lazy
@@ -32,17 +33,20 @@ def check_contract(model: Any, owner: str) -> None:
     param = next(model.parameters(), None)
     x = torch.full((BATCH, *shape), 0.5, device=param.device if param is not None else "cpu",
                    dtype=param.dtype if param is not None and param.is_floating_point() else torch.float32)
+    y = torch.zeros(BATCH, dtype=torch.long, device=x.device) if getattr(model, "conditional", False) else None
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             images = ("images", x)
-            q = _run(owner, "encoder", ENCODER, lambda: model.posterior(model.encoder(x)), images)
+            encode = (lambda: model.posterior(model.encoder(x))) if y is None else (lambda: model.infer(x, y))
+            q = _run(owner, "encoder", ENCODER, encode, images)
             codes = _run(owner, "encoder", ENCODER,
                          lambda: (q.mean, q.sample(None, torch.Generator().manual_seed(0))), images)
             for what, z in zip(("codes", "sampled codes"), codes):
                 _expect_shape(owner, "encoder", ENCODER, what, z, (BATCH, latent), images)
-            logits = _run(owner, "decoder", DECODER, lambda: model.decoder(codes[0]), ("codes", codes[0]))
+            decode = (lambda: model.decoder(codes[0])) if y is None else (lambda: model.logits(codes[0], y))
+            logits = _run(owner, "decoder", DECODER, decode, ("codes", codes[0]))
             _expect_shape(owner, "decoder", DECODER, "logits", logits, (BATCH, *shape), ("codes", codes[0]))
     finally:
         for module, training in modes:

@@ -46,11 +46,13 @@ def latent_cmd(ref, output, dataset, data_dir, home, as_json, look, method, limi
                           "like test image INDEX.", picks=False)
 @click.option("-n", "count", type=click.IntRange(min=1), default=None, help="How many [default: 64, 10 with --like].")
 @click.option("--like", "like", type=int, default=None, help="Index of a test image to draw variations of.")
-@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "categorical"]), default=None,
-              help="What to draw codes from: the model's prior, or a Gaussian / Gaussian mixture / per-position "
-                   "categorical (VQ) fitted to its training codes [default: the model's own choice]. A plain "
-                   "autoencoder with --sampler prior shows what N(0, I) draws decode to: noise, as it was never "
-                   "trained to make them meaningful.")
+@click.option("--sampler", type=click.Choice(["prior", "gaussian", "gmm", "maf", "two-stage", "categorical"]),
+              default=None,
+              help="What to draw codes from: the model's prior, or fitted to its training codes (seeded by --seed): "
+                   "a Gaussian, a Gaussian mixture, a masked autoregressive flow (maf), a second-stage VAE "
+                   "(two-stage, Dai & Wipf 2019) or per-position code frequencies (categorical, quantised codes) "
+                   "[default: the model's own choice]. A plain autoencoder with --sampler prior shows what N(0, I) "
+                   "draws decode to: noise, as it was never trained to make them meaningful.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample_cmd(ref, output, dataset, data_dir, home, as_json, look, count, like, sampler, seed):
     from aezoo.viz import views
@@ -60,7 +62,8 @@ def sample_cmd(ref, output, dataset, data_dir, home, as_json, look, count, like,
     if like is None:
         chosen = sampler or model.sampler
         if chosen != "prior" and sampler is None:
-            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "categorical": "per-position code frequencies"}
+            names = {"gaussian": "a Gaussian", "gmm": "a Gaussian mixture", "maf": "a masked autoregressive flow",
+                     "two-stage": "a second-stage VAE", "categorical": "per-position code frequencies"}
             click.echo(f"note: {model.run.model}'s training does not shape its latent space towards a prior, so samples "
                        f"come from {names[chosen]} fitted to its training codes (--sampler prior draws from "
                        f"{model.prior.title} anyway)", err=True)
@@ -164,8 +167,11 @@ def inpaint_cmd(ref, output, dataset, data_dir, home, as_json, look, mask, level
 @figure_command("traverse", "Latent traversals: the most used latent dimensions the decoder reads (by their KL to "
                             "N(0, 1) for a Gaussian posterior under the N(0, I) prior, else by the variance of their "
                             "codes, as the posterior's kind decides; a hierarchical model's first level), each swept "
-                            "over the range of the test codes with the others fixed at one test image's code.")
-@click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True, help="Dimensions to show.")
+                            "over the range of the test codes with the others fixed at one test image's code; for a "
+                            "categorical code, the variables with the most KL to the uniform categorical, each set to "
+                            "each of its categories (--steps does not apply).")
+@click.option("--dims", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Dimensions (categorical variables) to show.")
 @click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True)
 @click.option("--image", "index", type=int, default=None, help="Index of the test image whose code is the base.")
 def traverse_cmd(ref, output, dataset, data_dir, home, as_json, look, dims, steps, index):

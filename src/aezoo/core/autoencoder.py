@@ -16,7 +16,7 @@ from aezoo.core.posteriors import PointPosterior, Posterior, check_kind
 from aezoo.core.priors import Prior, StandardNormal
 from aezoo.errors import DatasetError
 
-SAMPLERS = ("prior", "gaussian", "gmm", "categorical")
+SAMPLERS = ("prior", "gaussian", "gmm", "maf", "two-stage", "categorical")
 CONDITIONAL = "the model is conditional (it reads the class labels of its images)"
 
 
@@ -39,11 +39,12 @@ class Capabilities:
     corruption: tuple[str, float] | None  # the training-time corruption (denoising, inpainting)
     aux: tuple[str, ...]  # auxiliary networks with their own optimiser
     conditional: bool = False  # the encoder, decoder or objective reads class labels: data must have them
+    likelihood_unused: str = ""  # why the objective does not train the likelihood p(x|z) (empty: it does)
 
     @property
     def likelihood_bound(self) -> bool:
         """The model defines -ELBO and IW-NLL on its own terms."""
-        return self.posterior_density and self.prior_density
+        return self.posterior_density and self.prior_density and not self.likelihood_unused
 
 
 def check_objective(objective: Objective) -> None:
@@ -65,7 +66,7 @@ class AutoEncoder(nn.Module):
     """An autoencoder built from parts. ``corruption`` (if any) is applied to inputs while training only; the
     objective compares against the clean batch. ``sampler`` names what generation draws from by default:
     ``"prior"`` (the model's prior is what training pulled the codes towards) or an ex-post fit to training codes
-    (``"gaussian"``, ``"gmm"``, ``"categorical"``). ``aux`` networks (e.g. ``{"discriminator": net}``) get their
+    (``"gaussian"``, ``"gmm"``, ``"maf"``, ``"two-stage"``, ``"categorical"``). ``aux`` networks (e.g. ``{"discriminator": net}``) get their
     own optimiser, configured by ``aux_optimizers`` (e.g. ``{"discriminator": {"lr": 1e-4}}``)."""
 
     def __init__(self, encoder: Encoder, decoder: Decoder, objective: Objective, input_shape: tuple[int, int, int],
@@ -97,7 +98,8 @@ class AutoEncoder(nn.Module):
         c = self.corruption
         corruption = (getattr(c, "kind", type(c).__name__), float(getattr(c, "level", 0.0))) if c is not None else None
         return Capabilities(self.posterior.kind, bool(self.posterior.has_density), bool(self.prior.has_density),
-                            self.prior.title, self.sampler, corruption, tuple(self.aux), self.conditional)
+                            self.prior.title, self.sampler, corruption, tuple(self.aux), self.conditional,
+                            str(getattr(self.objective, "likelihood_unused", "")))
 
     @property
     def conditional(self) -> bool:

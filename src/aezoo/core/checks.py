@@ -13,6 +13,8 @@ NOISES = ("gaussian", "salt-pepper")  # denoising: the level is a std (gaussian)
 MASKS = ("pixels", "block")  # inpainting: the level is a drop probability or a block side / image side
 SAMPLINGS = ("mws", "mss")  # beta-TCVAE's estimates of q(z): minibatch-weighted or minibatch-stratified
 PENALTIES = ("l2", "gp")  # RAE: the decoder's weights or its gradient
+DIP_TYPES = ("i", "ii")  # DIP-VAE: the covariance of the posterior means, or of the aggregate posterior
+MS_SSIM_SCALES = 5  # Wang et al. 2003 define MS-SSIM with at most five scales (their five weights)
 
 Rule = Callable[[str, Any], Any]
 
@@ -95,6 +97,37 @@ def code_positions(latent_dim: int, embedding_dim: int) -> None:
         raise ValueError(f"latent_dim must be a multiple of embedding_dim ({embedding_dim}), got {latent_dim!r}")
 
 
+def fsq_levels(name: str, value: Any) -> tuple[int, ...]:
+    """FSQ: the number of values of each number of a code position, each a whole number >= 2."""
+    expected = "one or more numbers of levels, each a whole number >= 2 (e.g. 8,5,5,5)"
+    if not isinstance(value, (tuple, list)) or not value:
+        raise _refuse(name, value, expected)
+    for level in value:
+        if not _number(level) or int(level) != level or level < 2:
+            raise _refuse(name, value, expected)
+    return tuple(int(level) for level in value)
+
+
+def fsq_positions(latent_dim: int, levels: tuple[int, ...]) -> None:
+    """FSQ: the code splits into positions of ``len(levels)`` numbers."""
+    if latent_dim % len(levels):
+        raise ValueError(f"latent_dim must be a multiple of the number of levels ({len(levels)}: "
+                         f"levels={tuple(levels)}), got {latent_dim!r}")
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(name, value, "true or false")
+    return value
+
+
+def temperatures(temperature: float, min_temperature: float) -> None:
+    """Gumbel-softmax: the annealed temperature falls from ``temperature`` to ``min_temperature``."""
+    if min_temperature > temperature:
+        raise ValueError(f"min_temperature must not exceed temperature (the schedule anneals down), got "
+                         f"temperature={temperature!r}, min_temperature={min_temperature!r}")
+
+
 def info_vae_weights(alpha: float, lbd: float) -> None:
     """InfoVAE: the weights 1 - alpha on the KL and alpha + lbd - 1 on the MMD must not be negative."""
     if alpha > 1 or alpha + lbd - 1 < 0:
@@ -115,6 +148,34 @@ def stratified_sampling(sampling: str, dataset_size: int) -> None:
                          f"(e.g. --set dataset_size=1294), got dataset_size={dataset_size!r}")
 
 
+def bound_mix(k: int, beta: Any) -> float:
+    """CIWAE: ``beta`` mixes the K-sample ELBO (beta=1) and the IWAE bound (beta=0), so it lies between 0 and 1."""
+    if not _number(beta) or not 0 <= beta <= 1:
+        raise _refuse("beta", beta, "between 0 and 1 (CIWAE mixes beta x ELBO and (1 - beta) x the IWAE bound)")
+    return float(beta)
+
+
+def odd_window(name: str, value: Any) -> int:
+    """A window size in pixels: an odd positive integer, so that the window has a centre."""
+    if not _number(value) or int(value) != value or value < 1 or value % 2 == 0:
+        raise _refuse(name, value, "an odd positive integer (a window with a centre pixel, e.g. 3)")
+    return int(value)
+
+
+def ms_ssim_scales(name: str, value: Any) -> int:
+    """MS-SSIM's number of scales: 1 (plain SSIM) to 5 (the standard weights)."""
+    if not _number(value) or int(value) != value or not 1 <= value <= MS_SSIM_SCALES:
+        raise _refuse(name, value, f"a whole number from 1 to {MS_SSIM_SCALES}")
+    return int(value)
+
+
+def discriminator_layer(layer: int, disc_channels: tuple[int, ...]) -> None:
+    """VAE-GAN: the discriminator layer whose features are compared: 0 (the pixels) to its number of conv layers."""
+    if layer > len(disc_channels):
+        raise ValueError(f"feature_layer must be between 0 (the pixels) and {len(disc_channels)}, the discriminator's "
+                         f"number of conv layers (disc_channels={tuple(disc_channels)!r}), got {layer!r}")
+
+
 def _choice(choices: tuple[str, ...]) -> Rule:
     return lambda name, value: one_of(name, value, choices)
 
@@ -128,18 +189,30 @@ RULES: dict[str, Rule] = {  # each name means the same wherever a built-in model
     "disc_hidden": lambda name, value: widths(name, value, empty=True), "likelihood": likelihood,
     "beta": weight, "gamma": weight, "commitment": weight, "reg_weight": weight, "embedding_weight": weight,
     "adversarial_weight": weight, "alpha": finite, "lbd": finite, "kernel_scale": positive, "disc_lr": positive,
-    "k": positive_int, "components": positive_int, "embedding_dim": positive_int,
+    "k": positive_int, "m": positive_int, "components": positive_int, "embedding_dim": positive_int,
     "codebook_size": lambda name, value: count(name, value, least=2),
+    "categories": lambda name, value: count(name, value, least=2), "levels": fsq_levels,
+    "classes": lambda name, value: count(name, value, least=1),
+    "temperature": positive, "min_temperature": positive, "anneal_rate": weight, "anneal_every": positive_int,
+    "straight_through": flag,
     "warmup": count, "restart_every": count, "dataset_size": count,
     "sampling": _choice(SAMPLINGS), "penalty": _choice(PENALTIES), "noise": _choice(NOISES), "mask": _choice(MASKS),
     "noise_level": finite, "mask_level": finite,
+    "dip_type": _choice(DIP_TYPES), "lambda_od": weight, "lambda_d": weight,
+    "capacity": weight, "capacity_steps": count, "projections": positive_int,
+    "scales": ms_ssim_scales, "window": odd_window,
+    "feature_layer": count, "disc_channels": widths,
 }
 
 RELATIONS: tuple[tuple[tuple[str, ...], Callable[..., None]], ...] = (  # rules between values of one model
     (("latent_dim", "embedding_dim"), code_positions),
+    (("latent_dim", "levels"), fsq_positions),
+    (("temperature", "min_temperature"), temperatures),
     (("alpha", "lbd"), info_vae_weights),
     (("alpha", "beta", "gamma"), tc_weights),
     (("sampling", "dataset_size"), stratified_sampling),
+    (("k", "beta"), bound_mix),  # a K-sample bound with a beta: CIWAE's mix of the ELBO and the IWAE bound
+    (("feature_layer", "disc_channels"), discriminator_layer),
     (("noise", "noise_level"), _level("noise")),
     (("mask", "mask_level"), _level("mask")),
 )

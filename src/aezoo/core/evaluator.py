@@ -11,12 +11,17 @@ Keys of the dict returned by :meth:`Evaluator.evaluate` (all plain JSON types; n
 - ``rec_nll``: -log p(x|z) at the posterior mean under the model's likelihood (nats per image).
 - where the posterior and the prior both have densities: ``kl`` (KL(q(z|x) || p(z)) by
   ``aezoo.core.objectives.kl_to_prior``, as training computes it: the pair's own closed form, torch.distributions'
-  one, else Monte-Carlo from the ``elbo_samples`` draws), ``neg_elbo`` (E_q[-log p(x|z)] over ``elbo_samples``
-  draws per image + ``kl``) and ``elbo_samples``, ``iw_nll`` (importance-weighted estimate of -log p(x) with
-  ``iw_samples`` draws, an upper bound on the NLL that tightens with K, equal to the ELBO in expectation at K=1)
-  and ``iw_samples``; for a hierarchical posterior (``q.kl_per_level``) also ``kl_level1``, ``kl_level2``, ...
-  (level 1: the one the decoder reads), which sum to ``kl``. For a quantised code with a categorical
-  prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``.
+  one, else Monte-Carlo from the ``elbo_samples`` draws); for a hierarchical posterior (``q.kl_per_level``) also
+  ``kl_level1``, ``kl_level2``, ... (level 1: the one the decoder reads), which sum to ``kl``; and where the
+  objective also trains the likelihood (not a loss on discriminator features or MS-SSIM) ``neg_elbo``
+  (E_q[-log p(x|z)] over ``elbo_samples`` draws per image + ``kl``) and ``elbo_samples``, ``iw_nll``
+  (importance-weighted estimate of -log p(x) with ``iw_samples`` draws, an upper bound on the NLL that tightens
+  with K, equal to the ELBO in expectation at K=1) and ``iw_samples``. A categorical (one-hot) posterior counts as
+  having a density (its mass): one-hot draws give the discrete -ELBO and IW-NLL. For a quantised code with a
+  categorical prior: ``kl`` (-log P(code), positions x log K for a uniform prior) and ``neg_elbo``; none of the
+  three for a posterior that declares ``no_bound`` (FSQ: a fixed grid and no trained prior), with its reason.
+- ``conditioned_on``: for a conditional model (one that reads class labels) with a likelihood bound, what its
+  likelihood numbers are conditioned on: they bound -log p(x|y).
 - ``not_applicable``: metric -> the reason it is absent for this model (never reported as 0).
 - family metrics from the model's parts (e.g. ``perplexity`` of a VQ codebook, ``mmd`` to the prior).
 - ``active_units``: number of latent dims whose posterior mean (the code, for a plain AE, whose scale is
@@ -129,20 +134,29 @@ def _no_levels(prior: Any, z: torch.Tensor) -> tuple:
     return ()
 
 
+CONDITIONED_ON = ("each image's class label: -ELBO and IW-NLL bound -log p(x|y), not -log p(x), and do not compare "
+                  "with an unconditional model's")
 NO_POSTERIOR_DENSITY = "the encoder is deterministic: q(z|x) has no density, so there is no ELBO or IW bound"
 NO_PRIOR_DENSITY = "the prior has no density"
 ONE_HOT = "a quantised code has a one-hot posterior: the IW bound equals the ELBO"
 
 
 def not_applicable(model: AutoEncoder) -> dict[str, str]:
-    """The likelihood metrics a model does not define, each with the reason."""
+    """The likelihood metrics a model does not define, each with the reason. An objective that does not train the
+    likelihood (``likelihood_unused``: a feature-matching or MS-SSIM loss) leaves the pixel -log p(x|z), -ELBO and
+    IW-NLL undefined; the KL of a posterior with a density to a prior with one stays defined."""
     caps = model.capabilities
-    if caps.likelihood_bound:
-        return {}
+    declared = getattr(model.posterior, "no_bound", "")  # a posterior that says why it defines no bound
+    if declared:
+        return {k: declared for k in ("kl", "neg_elbo", "iw_nll")}
+    unused = caps.likelihood_unused
+    skip = {k: unused for k in ("rec_nll", "neg_elbo", "iw_nll")} if unused else {}
+    if caps.posterior_density and caps.prior_density:
+        return skip
     if caps.posterior == "quantised" and isinstance(model.prior, Categorical):
-        return {"iw_nll": ONE_HOT}
+        return {"iw_nll": ONE_HOT, **skip}
     reason = NO_POSTERIOR_DENSITY if not caps.posterior_density else NO_PRIOR_DENSITY
-    return {k: reason for k in ("kl", "neg_elbo", "iw_nll")}
+    return {**skip, **{k: reason for k in ("kl", "neg_elbo", "iw_nll")}}
 
 
 @dataclass
@@ -175,6 +189,8 @@ class Evaluator:
         result: dict[str, Any] = {"n_images": len(data), "input_shape": list(model.input_shape),
                                   "latent_dim": model.latent_dim, "posterior": caps.posterior,
                                   "prior": caps.prior_title, "likelihood": model.likelihood.name, "binarize": how}
+        if caps.conditional and caps.likelihood_bound:
+            result["conditioned_on"] = CONDITIONED_ON
         sums: dict[str, float] = {}
         means = []
         device = model_device(model)
@@ -193,19 +209,22 @@ class Evaluator:
                 add("bce", F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1))
                 add("mse", (recon - x).pow(2).flatten(1).sum(1))
                 add("psnr", psnr_per_image(recon, x))
-                add("rec_nll", -model.likelihood.log_prob(logits, x))
-                if caps.likelihood_bound:
+                if "rec_nll" not in skip:
+                    add("rec_nll", -model.likelihood.log_prob(logits, x))
+                if caps.posterior_density and caps.prior_density:
                     z = q.sample(self.elbo_samples, generator)  # (k, B, D)
                     kl = kl_to_prior(q, model.prior, z)
                     add("kl", kl)
                     for level, kl_level in enumerate(getattr(q, "kl_per_level", _no_levels)(model.prior, z), 1):
                         add(f"kl_level{level}", kl_level)
-                    add("neg_elbo", self._expected_nll(model, x, z, y) + kl)
-                    add("iw_nll", -self._iw_log_likelihood(model, x, q, generator, y))
+                    if caps.likelihood_bound:
+                        add("neg_elbo", self._expected_nll(model, x, z, y) + kl)
+                        add("iw_nll", -self._iw_log_likelihood(model, x, q, generator, y))
                 elif "kl" not in skip:  # a quantised code under a categorical prior: KL = -log P(code)
                     kl = -model.prior.log_mass(q.indices)
                     add("kl", kl)
-                    add("neg_elbo", -model.likelihood.log_prob(logits, x) + kl)
+                    if "neg_elbo" not in skip:
+                        add("neg_elbo", -model.likelihood.log_prob(logits, x) + kl)
                 for k, v in model.eval_metrics(x, q).items():
                     add(k, v.detach().reshape(1) * len(x))
         n = max(len(data), 1)

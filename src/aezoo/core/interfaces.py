@@ -88,11 +88,19 @@ class Objective(nn.Module, ABC):
     - ``aux_losses``: names of parts that train an auxiliary network with its own optimiser (a discriminator):
       the Trainer adds them to the loss it back-propagates; they must not reach the model's own parameters
       (compute them on detached codes) and the model's loss must not reach theirs (``aezoo.core.objectives.frozen``).
+    - ``likelihood_unused``: empty when the loss is built on the model's likelihood log p(x|z); otherwise why it is
+      not (a loss on discriminator features, on MS-SSIM): evaluation then reports the pixel -log p(x|z), -ELBO and
+      IW-NLL as not applicable with this reason, since they would score a likelihood the model never fitted.
+    - ``comparable_loss``: whether the validation loss of one epoch can be compared with another's. False when it is
+      measured by a network that trains too (a discriminator's features): the Trainer then keeps the last epoch's
+      weights instead of the best validation epoch's, and never stops early.
     """
 
     conditional: bool = False
     diagnostics: tuple[str, ...] = ()
     aux_losses: tuple[str, ...] = ()
+    likelihood_unused: str = ""
+    comparable_loss: bool = True
 
     @abstractmethod
     def forward(self, model: nn.Module, batch: Batch, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

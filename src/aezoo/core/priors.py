@@ -1,5 +1,6 @@
-"""Priors p(z): the standard normal, a learned VampPrior, and ex-post density estimates fitted to training codes
-(a full-covariance Gaussian, a Gaussian mixture, a per-position categorical for VQ codes).
+"""Priors p(z): the standard normal, a learned VampPrior, a uniform categorical over one-hot codes, and ex-post
+density estimates fitted to training codes (a full-covariance Gaussian, a Gaussian mixture, a per-position
+categorical for quantised codes; a flow and a second-stage VAE live in core/maf.py and core/two_stage.py).
 
 Each can ``log_prob`` codes and ``sample`` them; ``title`` names the distribution in figure titles. A prior that
 needs the rest of the model (a VampPrior encodes its pseudo-inputs; a categorical prior embeds its indices) is
@@ -12,7 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.distributions import Independent, MultivariateNormal, Normal
+from torch.distributions import Independent, MultivariateNormal, Normal, OneHotCategorical
 
 from aezoo.core.checks import positive_int
 
@@ -90,6 +91,31 @@ class VampPrior(Prior):
         return q.mu[pick] + _randn((n, self.latent_dim), generator, q.mu) * q.std[pick]
 
 
+class UniformCategorical(Prior):
+    """Independent uniform categoricals over ``categories`` for each of ``variables``, on one-hot codes (N,
+    variables * categories): every code has mass categories^-variables (the Gumbel-softmax VAE's prior)."""
+
+    uniform_categorical = True  # a categorical posterior's closed-form KL to it (CategoricalQ.kl_to)
+
+    def __init__(self, variables: int, categories: int):
+        super().__init__(variables * categories)
+        self.variables, self.categories = int(variables), int(categories)
+        self.title = f"the uniform categorical prior ({variables} variables x {categories} categories)"
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) of one-hot codes: -variables * log(categories)."""
+        return -math.log(self.categories) * z.unflatten(-1, (self.variables, self.categories)).sum((-2, -1))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        picks = torch.randint(self.categories, (n, self.variables), generator=generator)
+        return torch.nn.functional.one_hot(picks, self.categories).flatten(1).to(self._anchor.device,
+                                                                                  self._anchor.dtype)
+
+    def distribution(self) -> Independent:
+        logits = self._anchor.new_zeros(self.variables, self.categories)
+        return Independent(OneHotCategorical(logits=logits, validate_args=False), 1, validate_args=False)
+
+
 class FittedGaussian(Prior):
     """A full-covariance Gaussian fitted ex post to training codes."""
 
@@ -154,10 +180,11 @@ class Categorical(Prior):
         self.title = f"a uniform categorical over {codebook_size} codes at each of {positions} positions"
 
     @torch.no_grad()
-    def fit(self, indices: torch.Tensor) -> "Categorical":
-        """Per-position frequencies (add-one smoothed) of training code ``indices`` (N, positions)."""
+    def fit(self, indices: torch.Tensor, pseudo_count: float = 1.0) -> "Categorical":
+        """Per-position frequencies of training code ``indices`` (N, positions), each count plus ``pseudo_count``
+        (1: add-one smoothing; 0: only codes seen at that position are ever drawn)."""
         counts = torch.stack([torch.bincount(indices[:, p].cpu(), minlength=self.codebook_size)
-                              for p in range(self.positions)]).float() + 1.0
+                              for p in range(self.positions)]).float() + float(pseudo_count)
         self.logits.copy_(counts.log().to(self.logits.device))
         self.title = f"a categorical per code position fitted to the training codes ({self.codebook_size} codes)"
         return self

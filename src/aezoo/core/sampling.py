@@ -12,7 +12,9 @@ import torch
 from aezoo.core.autoencoder import SAMPLERS, AutoEncoder
 from aezoo.core.corruptions import make_corruption
 from aezoo.core.evaluator import inference, model_device, psnr_per_image
+from aezoo.core.maf import FittedFlow
 from aezoo.core.priors import Categorical, FittedGaussian, FittedMixture, Prior
+from aezoo.core.two_stage import TwoStageVAE
 
 DENOISE_KINDS = ("gaussian", "salt-pepper")
 INPAINT_KINDS = ("pixels", "block")
@@ -55,8 +57,9 @@ def fit_sampler(model: AutoEncoder, sampler: str | None = None, codes: torch.Ten
                 components: int = 10, seed: int = 0) -> Prior:
     """The distribution generation draws codes from: ``"prior"`` (the model's own), or fitted ex post to training
     ``codes``: ``"gaussian"`` (full covariance), ``"gmm"`` (a ``components``-Gaussian mixture, pythae's GMM
-    sampler), ``"categorical"`` (per-position code frequencies of a quantised model). ``None``: the model's
-    default (``model.capabilities.sampler``)."""
+    sampler), ``"maf"`` (a masked autoregressive flow), ``"two-stage"`` (a second VAE on the codes, Dai & Wipf
+    2019), ``"categorical"`` (per-position code frequencies of a quantised model). The fits are seeded by
+    ``seed``. ``None``: the model's default (``model.capabilities.sampler``)."""
     sampler = sampler or model.sampler
     if sampler == "prior":
         return model.prior
@@ -68,11 +71,17 @@ def fit_sampler(model: AutoEncoder, sampler: str | None = None, codes: torch.Ten
         return FittedGaussian(codes)
     if sampler == "gmm":
         return FittedMixture(codes, components, seed)
+    if sampler == "maf":
+        return FittedFlow(codes, seed=seed)
+    if sampler == "two-stage":
+        return TwoStageVAE(codes, seed=seed)
     if model.posterior.kind != "quantised":
-        raise ValueError("the 'categorical' sampler needs a quantised (VQ) model; use gaussian or gmm")
+        raise ValueError("the 'categorical' sampler needs a quantised (VQ, FSQ) model; use gaussian, gmm, maf or "
+                         "two-stage")
     with inference(model):
-        indices = model.posterior(codes.to(model_device(model))).indices
-    prior = Categorical(model.latent_dim, model.posterior.positions, model.posterior.codebook_size).fit(indices)
+        indices = model.posterior.code_indices(codes.to(model_device(model)))
+    prior = Categorical(model.latent_dim, model.posterior.positions, model.posterior.codebook_size)
+    prior.fit(indices, getattr(model.posterior, "pseudo_count", 1.0))
     prior.bind(model)
     return prior.to(model_device(model))
 

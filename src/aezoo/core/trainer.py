@@ -319,6 +319,7 @@ class Trainer:
             self.on_checkpoint, self.events = (lambda state: None), TrainingEvents()
         self.optimizers = make_optimizers(self.model, config)
         self.aux_losses = aux_loss_names(self.model)
+        self.comparable_loss = bool(getattr(self.model.objective, "comparable_loss", True))
         dtype = PRECISIONS[config.precision]
         self.autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
@@ -434,7 +435,7 @@ class Trainer:
         when ``checkpoint_every`` seconds have passed since the previous one."""
         cfg, record = self.config, self._epoch_record(state, fit)
         state.history.append(record)
-        if record["val_loss"] < state.best_loss:
+        if record["val_loss"] < state.best_loss or not self.comparable_loss:  # else: the last epoch is the best
             state.best_loss, state.best_epoch = record["val_loss"], record["epoch"]
             state.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0

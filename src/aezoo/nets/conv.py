@@ -9,7 +9,8 @@ from torch import nn
 from aezoo.core.interfaces import Decoder, Encoder
 
 
-def _halved(size: int, times: int) -> int:
+def halved(size: int, times: int) -> int:
+    """A side of ``size`` pixels after ``times`` stride-2 4x4 convolutions with padding 1."""
     for _ in range(times):
         size = (size + 2 - 4) // 2 + 1
     return size
@@ -38,7 +39,7 @@ class ConvEncoder(Encoder):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.ReLU()]
             c_in = c_out
         self.body = nn.Sequential(*layers, nn.Flatten())
-        flat = c_in * _halved(input_shape[1], len(channels)) * _halved(input_shape[2], len(channels))
+        flat = c_in * halved(input_shape[1], len(channels)) * halved(input_shape[2], len(channels))
         self.mu = nn.Linear(flat, latent_dim)
         self.logvar = nn.Linear(flat, latent_dim) if gaussian else None
 

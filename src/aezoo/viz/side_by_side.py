@@ -112,6 +112,8 @@ def standard_normal_note(model: Any) -> tuple[bool | None, str]:
     caps = model.capabilities
     if caps.posterior == "quantised":
         return None, "a quantised code: N(0, I) draws are no codes of this model"
+    if caps.posterior == "categorical":
+        return None, "a categorical (one-hot) code: N(0, I) draws are no codes of this model"
     if caps.conditional:
         return None, "a conditional model: it decodes a draw as a class (zoo generate --label shows them)"
     if caps.sampler != "prior":
@@ -136,8 +138,8 @@ def decode_standard_normal(model: Any, n: int, seed: int = 0) -> torch.Tensor:
 def prior_samples(models: Sequence[Any], n: int = 10, seed: int = 0, labels: Sequence[str] | None = None,
                   title: str | None = None) -> Figure:
     """One row per model: images decoded from the same seeded N(0, I) draws, each row saying whether the model
-    was trained to make them meaningful (a VAE) or not (a plain autoencoder). Models with a quantised code are
-    left out (``fig.info["left_out"]`` says why)."""
+    was trained to make them meaningful (a VAE) or not (a plain autoencoder). Models with a quantised or one-hot
+    code are left out (``fig.info["left_out"]`` says why)."""
     labels = list(labels) if labels is not None else run_labels(models)
     rows, notes, left_out = [], {}, {}
     for model, label in zip(models, labels):

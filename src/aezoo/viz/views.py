@@ -7,6 +7,8 @@ numbers it measured). ``fig.save(path, dpi=...)`` writes the PNG; the drawing it
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any, Sequence
 
 import torch
@@ -296,6 +298,10 @@ def traversal(model: Any, splits: Splits, dims: int = 8, steps: int = 9, index: 
     test = splits.test
     keep = sorted(spread(test.labels, 1000, len(test)))
     x, y = to_float(test.images[keep]), _labels(test.labels, keep)
+    if model.capabilities.posterior == "categorical":
+        shown = _category_traversal(model, splits, picks, x, y, dims, title)
+        if shown is not None:
+            return shown
     scores, score_name, no_kl = dimension_scores(model, x, y)
     order = torch.argsort(scores, descending=True)[:dims].tolist()
     ranges = figures.code_range(generate.encode_all(model, x, y=y), steps)
@@ -319,3 +325,38 @@ def traversal(model: Any, splits: Splits, dims: int = 8, steps: int = 9, index: 
     ranking = [{"dim": d, "name": f"z{d + 1}", score_name.lower(): float(scores[d])} for d in order]
     return _shown(figures.rows_figure(rows, title), [picks], ranked_by=score_name, codes=codes, not_kl_because=no_kl,
                   dims=ranking)
+
+
+def _category_traversal(model: Any, splits: Splits, picks: Picks, x: torch.Tensor, y: torch.Tensor | None,
+                        variables: int, title: str | None) -> Figure | None:
+    """Traversals of a categorical (one-hot) code: each of the ``variables`` variables with the largest mean KL to
+    the uniform categorical over ``x`` (log K - its entropy), set to each of its K categories in turn, the others
+    kept at the test image's category probabilities (its code). None when the q-object gives no ``logits``
+    (N, variables, categories) to read the variables from."""
+    from aezoo.core.evaluator import inference, model_device
+
+    device = model_device(model)
+    with inference(model):
+        logits = getattr(model.infer(x.to(device), generate.labels_for(model, y, len(x))), "logits", None)
+    if logits is None or logits.dim() != 3:
+        return None
+    log_q = torch.log_softmax(logits, -1).cpu()
+    categories = log_q.shape[-1]
+    kl = (log_q.exp() * (log_q + math.log(categories))).sum(-1).mean(0).double()  # per variable
+    order = torch.argsort(kl, descending=True)[:variables].tolist()
+    base = generate.encode_all(model, _floats(splits, picks), y=picks.labels)[0].reshape(-1, categories)
+    label = generate.labels_for(model, None if picks.labels is None else picks.labels[0], categories)
+    rows = []
+    for v in order:
+        z = base.repeat(categories, 1, 1)
+        z[:, v] = torch.eye(categories, dtype=z.dtype)
+        with inference(model):
+            images = model.decode(z.flatten(1).to(device), label).cpu()
+        rows.append((f"variable {v + 1}\nKL {kl[v]:.2g}", images, [str(k + 1) for k in range(categories)]))
+    caption = f"test image #{picks.indices[0]}" + (f" ({picks.names()[0]})" if picks.labels else "")
+    title = _titled(title, model, f"latent traversals around {caption}: the categorical variables with the largest KL "
+                                  f"to the uniform categorical, each set to each of its {categories} categories, "
+                                  "the others at the image's category probabilities")
+    ranking = [{"variable": v, "name": f"variable {v + 1}", "kl": float(kl[v])} for v in order]
+    return _shown(figures.rows_figure(rows, title), [picks], ranked_by="KL", codes=KINDS["categorical"].codes,
+                  not_kl_because="", dims=ranking)
