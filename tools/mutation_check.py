@@ -253,7 +253,7 @@ MUTATIONS: list[Mutation] = [
       "and old(folder):", "tests/registry/test_overlaps.py::test_gc_keeps_an_empty_checkpoint_folder_while_its_training_runs"),
     M("checkpoint-claimed-twice", LOCK, "if fcntl is not None and not _try_lock(self._file, tries=20):",
       "if False:", "tests/registry/test_overlaps.py::test_a_checkpoint_is_claimed_by_one_process_at_a_time"),
-    M("checkpoint-saved-twice", STORE, "                    self._check_checkpoint_unsaved(config[\"checkpoint_key\"], snap)\n",
+    M("checkpoint-saved-twice", STORE, "                    self._check_checkpoint_unsaved(checkpoint_key, snap)\n",
       "                    pass\n", "tests/registry/test_overlaps.py::test_a_second_save_of_one_checkpoint_is_refused_under_the_lock"),
     M("resume-unclaimed", TRAINING, "        held.enter_context(registry.claim_checkpoint(key, \"resuming\"))\n",
       "        pass\n",

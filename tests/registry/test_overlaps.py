@@ -210,11 +210,15 @@ def test_a_second_save_of_one_checkpoint_is_refused_under_the_lock(zoo_home):
     reg = Registry()
     key = "mlp-ae-20260101-000000-0123456789abcdef"
     first = reg.save("mlp-ae", {"w": torch.zeros(3)}, hyperparameters={}, input_shape=(1, 8, 8),
-                     config={"checkpoint_key": key}, metrics={}, history=[])
+                     config={}, metrics={}, history=[], checkpoint_key=key)
+    assert first.config["checkpoint_key"] == key
     with pytest.raises(RegistryError, match=f"checkpoint {key} was already saved as run {first.id}"):
         reg.save("mlp-ae", {"w": torch.ones(3)}, hyperparameters={}, input_shape=(1, 8, 8),
-                 config={"checkpoint_key": key}, metrics={}, history=[])
-    assert [r.id for r in reg.list()] == ["mlp-ae-1"]
+                 config={}, metrics={}, history=[], checkpoint_key=key)
+    # a run saved from another run's config (a derived run, not a second save of the checkpoint) is fine
+    derived = reg.save("mlp-ae", {"w": torch.ones(3)}, hyperparameters={}, input_shape=(1, 8, 8),
+                       config=dict(first.config), metrics={}, history=[])
+    assert [r.id for r in reg.list()] == ["mlp-ae-1", derived.id]
 
 
 def _checkpoint_of_a_failed_save(zoo, monkeypatch, epochs=2) -> str:

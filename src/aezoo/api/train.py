@@ -267,12 +267,12 @@ def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry:
     run_config = {"dataset": splits.name, "data_dir": spec["data_dir"], "input_shape": list(splits.input_shape),
                   "train": spec["train"], "processes": trainer.world, "aezoo_version": __version__,
                   "classes": splits.classes, "plugin": plugin_of(spec["qualified_model"]),
-                  "qualified_model": spec["qualified_model"], "checkpoint_key": key}
+                  "qualified_model": spec["qualified_model"]}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
     try:
         record = registry.save(spec["model"], state_dict, hyperparameters=spec["hyperparameters"],
                                input_shape=splits.input_shape, config=run_config, metrics=metrics,
-                               history=result.history, name=spec["name"])
+                               history=result.history, name=spec["name"], checkpoint_key=key)
     except CheckpointSavedError:  # another process saved this checkpoint's run first: never saved twice
         registry.remove_checkpoint(key)
         raise

@@ -71,10 +71,12 @@ class Registry:
         metrics: dict[str, Any],
         history: list[dict[str, Any]],
         name: str | None = None,
+        checkpoint_key: str | None = None,
     ) -> RunRecord:
         """Store a new run as the next version of ``model_name`` (a plain name, or ``PLUGIN/MODEL``, stored under
-        ``storage_name``); it becomes ``<model>:latest``. A config with a ``checkpoint_key`` is refused when a
-        run of that checkpoint exists (checked under the lock)."""
+        ``storage_name``); it becomes ``<model>:latest``. ``checkpoint_key``: the training checkpoint the run is
+        saved from, recorded in its config; refused when a run of that checkpoint exists (checked under the
+        lock, so one checkpoint is never saved as two runs)."""
         key = storage_name(validate_model_name(model_name))
         if name is not None:
             validate_run_name(name, [model_name, key, model_name.rpartition("/")[2]])
@@ -86,6 +88,8 @@ class Registry:
         ):
             if not isinstance(value, kind):
                 raise RegistryError(f"{what} must be a {kind.__name__}, got {type(value).__name__}")
+        if checkpoint_key is not None:
+            config = {**config, "checkpoint_key": validate_name(checkpoint_key, "checkpoint key")}
         shape = [int(d) for d in input_shape]
         merged = {**config, "model": model_name, "hyperparameters": hyperparameters, "input_shape": shape}
         sidecars = {
@@ -138,8 +142,8 @@ class Registry:
                 snap = self._scan()
                 if name is not None:
                     self._check_name_free(name, snap)
-                if isinstance(config.get("checkpoint_key"), str):
-                    self._check_checkpoint_unsaved(config["checkpoint_key"], snap)
+                if checkpoint_key is not None:
+                    self._check_checkpoint_unsaved(checkpoint_key, snap)
                 os.rename(stage, target)  # replaces the empty reserved dir in one step: the run appears whole
                 fsync_dir(model_dir)
         except BaseException:
