@@ -17,8 +17,8 @@ from helpers import zoo
 
 import aezoo
 from aezoo.api.share import export_run
-from aezoo.core.events import TrainingEvents
 from aezoo.api.train import train
+from aezoo.core.events import TrainingEvents
 from aezoo.errors import RegistryError, UnknownNameError
 from aezoo.registry import Registry, sha256_file
 from aezoo.registry.export import EXPORT_FORMAT_VERSION, ExportError

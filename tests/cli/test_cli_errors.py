@@ -191,7 +191,8 @@ def test_runs_commands_import_no_torch(zoo_home):
         import sys
         from aezoo.cli import main
         for args in (["runs"], ["runs", "--json"], ["runs", "verify"], ["runs", "gc"],
-                     ["runs", "untag", "m:x"], ["runs", "rm", "m-1", "--yes"], ["runs", "--help"]):
+                     ["runs", "untag", "m:x"], ["runs", "rm", "m-1", "--yes"], ["runs", "checkpoints"],
+                     ["runs", "--help"]):
             try:
                 main(args)
             except SystemExit as e:

@@ -12,8 +12,15 @@ from scipy.special import iv
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
-from aezoo.models.svae import (UniformSphere, VonMisesFisherQ, householder, log_ive, vmf_kl_to_uniform, vmf_log_norm,
-                               wood_cosines)
+from aezoo.models.svae import (
+    UniformSphere,
+    VonMisesFisherQ,
+    householder,
+    log_ive,
+    vmf_kl_to_uniform,
+    vmf_log_norm,
+    wood_cosines,
+)
 
 SHAPE = (1, 8, 8)
 

@@ -7,10 +7,19 @@ import pytest
 from helpers import one_thread
 
 from aezoo.core.trainer import auto_epochs
-from aezoo.pages.lesson.runs import (Budget, all_needs, deep_ae, lesson_epochs, linear_ae, pca, run_name,
-                                     train_command, vae)
+from aezoo.pages.lesson.runs import (
+    Budget,
+    all_needs,
+    deep_ae,
+    lesson_epochs,
+    linear_ae,
+    pca,
+    run_name,
+    train_command,
+    vae,
+)
 from aezoo.registry import Registry
-from aezoo.registry.refs import validate_name
+from aezoo.registry.refs import validate_name, validate_run_name
 
 DIGITS = Budget("digits", None, 30, 0)
 
@@ -22,6 +31,8 @@ def test_a_run_name_is_a_key_of_everything_that_makes_the_run():
               run_name(vae(2, 1.0), Budget("digits", None, 30, 1), "digits"),
               run_name(vae(2, 1.0), DIGITS, "fashion-mnist"), run_name(deep_ae(2), DIGITS, "digits")}
     assert name not in others and len(others) == 5
+    for one in (name, *others):
+        validate_run_name(one)  # never reads as a run id (MODEL-VERSION), whatever its hash's digits
 
 
 def test_one_pca_fit_serves_every_budget():

@@ -1,5 +1,6 @@
 """The registry under faults: damaged runs, processes killed at chosen points, a full disk, concurrent
 writers. Each test names the guarantee of docs/reliability.md it checks."""
+import json
 import os
 import signal
 import subprocess
@@ -50,13 +51,44 @@ KILL_AT = """
 
 # ---- 1: one damaged run never breaks the others, and can be removed ----------------------------------------
 
+def edit_json(path, **changes):
+    """Rewrite the JSON object in ``path`` with ``changes`` (a value of ``...`` removes the key)."""
+    data = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is ...:
+            data.pop(key)
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data))
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # parses to RecursionError, not ValueError
+
 DAMAGES = {
     "config-brace": lambda run: (run / "config.json").write_text("{"),
     "config-list": lambda run: (run / "config.json").write_text("[]"),
     "manifest-missing": lambda run: (run / "manifest.json").unlink(),
     "manifest-corrupt": lambda run: (run / "manifest.json").write_text("[1, 2"),
     "manifest-list": lambda run: (run / "manifest.json").write_text("[]"),
+    # issue 18 item 2: each of these was a traceback in `zoo runs`, --json, verify, show or an unknown-run line
+    "manifest-deep": lambda run: (run / "manifest.json").write_text(DEEP),
+    "config-deep": lambda run: (run / "config.json").write_text(DEEP),
+    "manifest-without-id": lambda run: edit_json(run / "manifest.json", id=...),
+    "manifest-id-int": lambda run: edit_json(run / "manifest.json", id=5),
+    "manifest-id-of-another-run": lambda run: edit_json(run / "manifest.json", id="mlp-ae-2"),
+    "manifest-name-int": lambda run: edit_json(run / "manifest.json", name=7),
+    "manifest-name-list": lambda run: edit_json(run / "manifest.json", name=["a"]),
+    "manifest-created-list": lambda run: edit_json(run / "manifest.json", created=[1]),
+    "manifest-bytes-text": lambda run: edit_json(
+        run / "manifest.json", files={**json.loads((run / "manifest.json").read_text())["files"],
+                                      "model.safetensors": {"sha256": "0" * 64, "bytes": "12"}}),
+    "config-hyperparameters-list": lambda run: edit_json(run / "config.json", hyperparameters=[1]),
+    "config-input-shape-text": lambda run: edit_json(run / "config.json", input_shape="abc"),
 }
+
+
+def no_traceback(result):
+    return result.exception is None or isinstance(result.exception, SystemExit)
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
@@ -71,7 +103,18 @@ def test_a_damaged_run_is_listed_apart_and_can_be_removed(zoo_home, damage):
     shown = zoo("runs", "show", "mlp-ae:1")
     assert shown.exit_code == 1 and "damaged" in shown.output and "Traceback" not in shown.output
     assert reg.get("mlp-ae").id == "mlp-ae-2"  # the latest healthy run
-    removed = zoo("runs", "rm", "mlp-ae:1", "--yes")
+    as_json = zoo("runs", "--json")
+    assert as_json.exit_code == 0 and [r["id"] for r in json.loads(as_json.output)] == ["mlp-ae-2"]
+    verified = zoo("runs", "verify")
+    assert verified.exit_code == 1 and no_traceback(verified), verified.output
+    assert "BAD mlp-ae-1" in verified.output and "ok mlp-ae-2" in verified.output
+    assert zoo("runs", "show", "mlp-ae-2").exit_code == 0
+    unknown = zoo("runs", "show", "nosuch")
+    assert unknown.exit_code == 1 and no_traceback(unknown) and "unknown run 'nosuch'" in unknown.output
+    for result in (listed, shown, as_json):
+        assert no_traceback(result), result.output
+    assert len([line for line in listed.output.splitlines() if "DAMAGED" in line]) == 1
+    removed = zoo("runs", "rm", "mlp-ae-1", "--yes")
     assert removed.exit_code == 0, removed.output
     assert reg.damaged() == [] and [r.id for r in reg.list()] == ["mlp-ae-2"]
     assert save(reg, seed=2).version == 3

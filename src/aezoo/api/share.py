@@ -127,6 +127,10 @@ def load_export(directory: str | os.PathLike, device: str = "cpu") -> Any:
 def import_export(directory: str | os.PathLike, *, name: str | None = None,
                   home: str | os.PathLike | None = None) -> RunRecord:
     """Verify an export and save it into the registry as a new version of its model; returns the new run."""
+    if name is not None:  # refused before the export is read and built
+        from aezoo.plugins.manager import catalog
+
+        Registry(home).check_run_name(name, tuple(catalog().models))
     info, model = build_from_export(directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     history = read_export_history(info)

@@ -3,8 +3,10 @@ Trainer, checkpoints in the registry's staging area, and the finished run saved 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,11 @@ from aezoo.core.trainer import TrainConfig, Trainer, TrainingInterrupted, TrainR
 from aezoo.data.splits import Splits
 from aezoo.errors import AezooError, TrainingError, UnknownNameError
 from aezoo.plugins.specs import ModelSpec
-from aezoo.registry import Registry, RunRecord
-from aezoo.registry.refs import validate_model_name, validate_name
+from aezoo.registry import Registry, RunRecord, paths
+from aezoo.registry.refs import validate_model_name
+from aezoo.registry.store import CheckpointSavedError
 
-CHECKPOINT_FILE = "checkpoint.safetensors"
+CHECKPOINT_FILE = paths.CHECKPOINT
 FLOAT32_MAX = 3.4028234663852886e38  # optimisers keep the learning rate in float32 tensors
 
 
@@ -51,7 +54,7 @@ def _write_checkpoint(directory: Path, spec: dict[str, Any], state: TrainState) 
     from safetensors.torch import save_file
 
     tensors, skeleton = state_to_parts(state)
-    meta = {"aezoo_checkpoint": json.dumps({"spec": spec, "state": skeleton})}
+    meta = {paths.CHECKPOINT_META: json.dumps({"spec": spec, "state": skeleton})}
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -75,11 +78,16 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Any], TrainState]:
         raise AezooError(f"no checkpoint at {path}")
     try:
         with safe_open(str(path), "pt") as f:
-            meta = json.loads(f.metadata()["aezoo_checkpoint"])
+            meta = json.loads(f.metadata()[paths.CHECKPOINT_META])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise AezooError(f"checkpoint {path} is unreadable ({exc}); start the run again") from exc
-    return meta["spec"], state_from_parts(tensors, meta["state"])
+        spec = meta["spec"]
+        missing = [k for k in ("model", "dataset", "data_dir", "name", "hyperparameters", "train") if k not in spec]
+        if missing:
+            raise KeyError(", ".join(missing))
+        return spec, state_from_parts(tensors, meta["state"])
+    except Exception as exc:  # anything a damaged or foreign file gives
+        raise AezooError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); start the run "
+                         "again") from exc
 
 
 def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, download: bool = False,
@@ -104,34 +112,37 @@ def train(model: str, *, dataset: str = "digits", data_dir: str | None = None, d
                  **dict.fromkeys(options, True)}
         _refuse_ignored_with_resume(resume, [k for k, v in given.items() if v])
     registry, config = registry or Registry(), _settings(config, options)
-    if resume is not None:
-        spec, state = _resumable(registry, resume)
-        if model not in ("", spec["model"], spec.get("qualified_model")):
-            raise AezooError(f"checkpoint {resume} is a run of {spec['model']!r}, not {model!r}; pass model='' "
-                             "(or its own model) with resume=")
-        model, dataset, data_dir, name = spec.get("qualified_model", spec["model"]), spec["dataset"], \
-            spec["data_dir"], spec["name"]
-        hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
-    else:
-        config.check()
-        _check_name(registry, name)  # fail before training, not after
-        shadow_warning(model)
-        state, key = None, f"{model_spec(model).name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
-    _check_numbers(config)
-    rank, world, key = _processes(config, key)
-    splits = load_dataset(dataset, data_dir=data_dir, download=download)
-    torch.manual_seed(config.seed)
-    registration = model_spec(model)
-    validate_model_name(run_model_name(registration))  # its runs' folder must be a safe name: check before training
-    hp = registration.check(hyperparameters or {})
-    net = create_model(registration.qualified, input_shape=splits.input_shape, **hp)
-    spec = {"model": run_model_name(registration), "qualified_model": registration.qualified, "dataset": splits.name,
-            "data_dir": data_dir, "name": name, "hyperparameters": hp, "train": asdict(config)}
-    events = _events(progress, log, trackers) if rank == 0 else TrainingEvents()
-    trainer = _trainer(net, splits, config, spec, registry, key, events)
-    result = _fit(trainer, state, spec, registry, key, events)
-    net.run = _save(trainer, result, spec, registry, key, events) if rank == 0 else None  # rank 0 alone saves
-    finish_distributed(world)
+    with ExitStack() as held:  # the checkpoint folder is this process's until train() returns or fails
+        if resume is not None:
+            spec, state = _resumable(registry, resume, held)
+            if model not in ("", spec["model"], spec.get("qualified_model")):
+                raise AezooError(f"checkpoint {resume} is a run of {spec['model']!r}, not {model!r}; pass "
+                                 "model='' (or its own model) with resume=")
+            model, dataset, data_dir, name = spec.get("qualified_model", spec["model"]), spec["dataset"], \
+                spec["data_dir"], spec["name"]
+            hyperparameters, config, key = spec["hyperparameters"], TrainConfig(**spec["train"]), resume
+        else:
+            config.check()
+            _check_name(registry, name)  # fail before training, not after
+            shadow_warning(model)
+            state, key = None, f"{model_spec(model).name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}"
+        _check_numbers(config)
+        rank, world, key = _processes(config, key)
+        splits = load_dataset(dataset, data_dir=data_dir, download=download)
+        torch.manual_seed(config.seed)
+        registration = model_spec(model)
+        validate_model_name(run_model_name(registration))  # its runs' folder must be a safe name: check first
+        hp = registration.check(hyperparameters or {})
+        net = create_model(registration.qualified, input_shape=splits.input_shape, **hp)
+        spec = {"model": run_model_name(registration), "qualified_model": registration.qualified,
+                "dataset": splits.name, "data_dir": data_dir, "name": name, "hyperparameters": hp,
+                "train": asdict(config)}
+        events = _events(progress, log, trackers) if rank == 0 else TrainingEvents()
+        trainer = _trainer(net, splits, config, spec, registry, key, events,
+                           held if rank == 0 and resume is None else None)
+        result = _fit(trainer, state, spec, registry, key, events)
+        net.run = _save(trainer, result, spec, registry, key, events) if rank == 0 else None  # rank 0 alone saves
+        finish_distributed(world)
     return net.eval()
 
 
@@ -155,11 +166,15 @@ def _refuse_ignored_with_resume(key: str, given: list[str]) -> None:
                          "would be ignored; leave them out, or start a new run")
 
 
-def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState]:
-    """The run specification and training state of checkpoint ``key``, which must exist and not be saved yet."""
+def _resumable(registry: Registry, key: str, held: ExitStack) -> tuple[dict[str, Any], TrainState]:
+    """The run specification and training state of checkpoint ``key``, which must exist and not be saved yet.
+    The checkpoint is claimed for the whole resume (``held``): a second resume of it meanwhile is refused,
+    naming this process (under torchrun, rank 0 claims it for all)."""
     known = [p.name for p in registry.list_checkpoints()]
     if key not in known:
         raise UnknownNameError("checkpoint", key, known)
+    if os.environ.get("RANK", "0") == "0":
+        held.enter_context(registry.claim_checkpoint(key, "resuming"))
     spec, state = read_checkpoint(registry.checkpoint_dir(key))
     saved = [r.id for r in registry.list() if r.config.get("checkpoint_key") == key]
     if saved:  # killed after the final save, before the checkpoint was removed
@@ -170,14 +185,11 @@ def _resumable(registry: Registry, key: str) -> tuple[dict[str, Any], TrainState
 
 
 def _check_name(registry: Registry, name: str | None) -> None:
-    """A run name must be valid and not taken."""
-    if name is None:
-        return
-    validate_name(name)
-    taken = [r.id for r in registry.list() if r.name == name]
-    if taken:
-        raise AezooError(f"run name {name!r} is already used by {', '.join(taken)}; pick another --name "
-                         f"(or leave it out: runs are also named by id)")
+    """A run name must be valid, not taken, and read neither as a run id nor as a model's name."""
+    if name is not None:
+        from aezoo.plugins.manager import catalog
+
+        registry.check_run_name(name, tuple(catalog().models))
 
 
 def _check_numbers(config: TrainConfig) -> None:
@@ -202,16 +214,21 @@ def _processes(config: TrainConfig, key: str) -> tuple[int, int, str]:
 
 
 def _trainer(net: AutoEncoder, splits: Splits, config: TrainConfig, spec: dict[str, Any], registry: Registry,
-             key: str, events: TrainingEvents) -> Trainer:
+             key: str, events: TrainingEvents, held: ExitStack | None) -> Trainer:
     """A Trainer that writes its checkpoints to the registry's ``checkpoints/KEY``, a folder made only once the
-    Trainer has accepted the settings; ``spec["train"]`` then records the precision it resolved."""
+    Trainer has accepted the settings (and, given ``held``, claimed for this process until train() ends, so
+    `zoo runs gc` leaves it alone while it is still empty); ``spec["train"]`` then records the precision it
+    resolved."""
 
     def checkpoint(s: TrainState) -> None:
         _write_checkpoint(directory, spec, s)
         events.checkpoint(s.epoch, str(directory / CHECKPOINT_FILE))
 
     trainer = Trainer(net, splits, config, on_checkpoint=checkpoint, progress=events)
-    directory = registry.checkpoint_dir(key)
+    if held is not None:
+        directory = held.enter_context(registry.claim_checkpoint(key, "training")).folder
+    else:
+        directory = registry.checkpoint_dir(key)
     spec["train"] = asdict(config)
     return trainer
 
@@ -250,12 +267,15 @@ def _save(trainer: Trainer, result: TrainResult, spec: dict[str, Any], registry:
     run_config = {"dataset": splits.name, "data_dir": spec["data_dir"], "input_shape": list(splits.input_shape),
                   "train": spec["train"], "processes": trainer.world, "aezoo_version": __version__,
                   "classes": splits.classes, "plugin": plugin_of(spec["qualified_model"]),
-                  "qualified_model": spec["qualified_model"], "checkpoint_key": key}
+                  "qualified_model": spec["qualified_model"]}
     state_dict = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
     try:
         record = registry.save(spec["model"], state_dict, hyperparameters=spec["hyperparameters"],
                                input_shape=splits.input_shape, config=run_config, metrics=metrics,
-                               history=result.history, name=spec["name"])
+                               history=result.history, name=spec["name"], checkpoint_key=key)
+    except CheckpointSavedError:  # another process saved this checkpoint's run first: never saved twice
+        registry.remove_checkpoint(key)
+        raise
     except Exception as exc:
         _fail(registry, key, "the run could not be saved", exc)
         raise
@@ -289,7 +309,7 @@ def _fail(registry: Registry, key: str, what: str, exc: BaseException) -> None:
     """After a failure: with a checkpoint on disk, raise an error that offers ``zoo train --resume KEY``
     (a user-facing error, which the CLI prints in one line) or add that advice to the exception (a bug, a
     KeyboardInterrupt); without one, remove the empty folder."""
-    directory = registry.home / "checkpoints" / key
+    directory = registry.home / paths.CHECKPOINTS / key
     if not (directory / CHECKPOINT_FILE).is_file():
         registry.remove_checkpoint(key)
         return

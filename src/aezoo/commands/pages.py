@@ -53,6 +53,7 @@ def compare_cmd(refs, train_first, sets, dataset, data_dir, epochs, seed, output
     """
     from aezoo.core.diagnosis import warnings
     from aezoo.pages.compare import build_compare, load_entries, train_all
+    from aezoo.registry.files import atomic_write_bytes
     from aezoo.viz.styles import style as drawn_in
 
     say = lambda line: click.echo(line, err=True)  # noqa: E731
@@ -71,7 +72,7 @@ def compare_cmd(refs, train_first, sets, dataset, data_dir, epochs, seed, output
         summary = build_compare(entries, path, seed)
     json_path = path.with_suffix(".json")
     summary["page"] = str(path)
-    json_path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_bytes(json_path, (json.dumps(summary, indent=2, default=str) + "\n").encode())
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:

@@ -1,4 +1,5 @@
-"""``zoo runs``: list, show, verify, tag, untag, remove and clean up trained runs (no torch needed)."""
+"""``zoo runs``: list, show, verify, tag, untag, remove and clean up trained runs, and list the checkpoints of
+unfinished trainings (no torch needed)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ def _short(metrics: dict) -> str:
 @click.pass_context
 def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | None) -> None:
     """List trained runs (damaged ones marked with what is wrong); `zoo runs show|verify|tag|untag|rm REF`
-    act on one, `zoo runs gc` cleans what crashed processes left.
+    act on one, `zoo runs gc` cleans what dead processes left, `zoo runs checkpoints` lists unfinished
+    trainings with their resume command.
 
     REF is a model name (its latest run), MODEL:VERSION, MODEL:ALIAS, a run id or a run name.
     """
@@ -42,6 +44,7 @@ def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | N
                        f"{', '.join(models)})")
         else:
             click.echo(f"no runs in {registry.home} yet; train one with: zoo train conv-vae")
+        _mention_checkpoints(registry)
         return
     for r in records:
         name = f" ({r.name})" if r.name else ""
@@ -50,6 +53,14 @@ def runs_cmd(ctx: click.Context, as_json: bool, model: str | None, home: str | N
         click.echo(printable(line))
     for run_id, _, reason in damaged:
         click.echo(printable(f"{run_id}  DAMAGED: {reason}") + f" (remove it: zoo runs rm {run_id})")
+    _mention_checkpoints(registry)
+
+
+def _mention_checkpoints(registry) -> None:
+    count = len(registry.list_checkpoints())
+    if count:
+        click.echo(f"{count} resumable checkpoint{'s' if count > 1 else ''} of unfinished trainings: "
+                   "see `zoo runs checkpoints`")
 
 
 @runs_cmd.command("show")
@@ -107,16 +118,16 @@ def rm_cmd(home: str | None, ref: str, yes: bool) -> None:
         run_id = registry.get(ref).id
         raise RegistryError(f"{ref} is an alias of {run_id}: remove the alias with `zoo runs untag {ref}`, "
                             f"or delete the run with `zoo runs rm {run_id}`")
+    run_id = registry.identify(ref)  # resolved once: the run confirmed is the run deleted, or nothing is
     try:
-        what = registry.get(ref)
-        label = f"{what.id} ({what.path})"
+        label = f"{run_id} ({registry.get(run_id).path})"
     except RegistryError as exc:
         if "is damaged" not in str(exc):
             raise
-        label = f"damaged run {ref}"
+        label = f"damaged run {run_id}"
     if not yes and not click.confirm(f"delete {label}?", default=False):
         raise click.Abort()
-    click.echo(f"deleted {registry.delete(ref)}")
+    click.echo(f"deleted {registry.delete(ref, expect=run_id)}")
 
 
 @runs_cmd.command("verify")
@@ -150,10 +161,54 @@ def verify_cmd(home: str | None, ref: str | None) -> None:
 def gc_cmd(home: str | None, older_than: float) -> None:
     """Clean what crashed or killed processes left: staging folders of processes that are gone, trash,
     interrupted deletes, empty checkpoint folders and empty version folders (the highest of each model
-    stays, so version numbers are never reused). Resumable checkpoints are kept."""
+    stays, so version numbers are never reused). A folder whose process is alive is never touched;
+    resumable checkpoints are kept (see `zoo runs checkpoints`)."""
     from aezoo.registry import Registry
 
-    removed = Registry(home).gc(max_age_s=older_than * 3600)
+    registry = Registry(home)
+    removed = registry.gc(max_age_s=older_than * 3600)
     for path in removed:
         click.echo(f"removed {path}")
     click.echo(f"{len(removed)} leftover(s) removed")
+    kept = len(registry.list_checkpoints())
+    if kept:
+        click.echo(f"{kept} resumable checkpoint{'s' if kept > 1 else ''} kept: resume or remove them "
+                   "(see `zoo runs checkpoints`)")
+
+
+@runs_cmd.command("checkpoints")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of checkpoints).")
+@click.option("--rm", "remove", metavar="KEY", help="Remove the checkpoint KEY (its training cannot be resumed).")
+@click.pass_obj
+def checkpoints_cmd(home: str | None, as_json: bool, remove: str | None) -> None:
+    """List the checkpoints of trainings that did not finish (interrupted, killed, failed at the save), with
+    the command that resumes each; a checkpoint in use names the process using it."""
+    from aezoo.errors import RegistryError
+    from aezoo.registry import Registry
+
+    registry = Registry(home)
+    if remove is not None:
+        found = {c.key: c for c in registry.checkpoints()}
+        if remove not in found:
+            from aezoo.errors import UnknownNameError
+
+            raise UnknownNameError("checkpoint", remove, sorted(found))
+        if found[remove].owner:
+            raise RegistryError(f"checkpoint {remove} is in use by {found[remove].owner}; stop it first")
+        registry.remove_checkpoint(remove)
+        click.echo(f"removed checkpoint {remove}")
+        return
+    found = registry.checkpoints()
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], indent=2))
+        return
+    if not found:
+        click.echo(f"no checkpoints in {registry.home}: every training finished or was never started")
+        return
+    for c in found:
+        if c.problem:
+            what = f"unreadable: {c.problem}"
+        else:
+            what = f"{c.model} on {c.dataset}, {c.epochs_done} of {c.epochs} epochs done"
+        state = f"in use by {c.owner}" if c.owner else c.resume
+        click.echo(printable(f"{c.key}  {c.modified}  {what}  {state}"))

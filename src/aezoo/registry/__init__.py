@@ -11,8 +11,9 @@ Layout under the home (``$AEZOO_HOME``, else ``$XDG_DATA_HOME/aezoo``, else ``~/
         manifest.json              written last: id, model, version, name, created, aezoo_version,
                                    files: {filename: {sha256, bytes}}; no manifest = not a run
     aliases/<model>/<alias>        text file holding a version number (``latest`` is computed)
-    checkpoints/<key>/             trainer scratch space
-    .staging/  .trash/  .lock      in-flight writes, in-flight deletes, flock for tag/delete/update
+    checkpoints/<key>/             a training's checkpoint.safetensors; .owner: flock held by its process
+    .staging/  .trash/  .lock      in-flight writes (named RUNID.PID-START.xxx), in-flight deletes, the
+                                   flock for short read-modify-write sections (its holder writes who it is)
 
 An empty ``runs/<model>/<version>/`` is a reservation (save in progress) or a tombstone (deleted run):
 it keeps the number taken and is never listed.

@@ -28,12 +28,14 @@ from aezoo.registry.files import (
     file_entry,
     fsync_dir,
     loads_json,
+    make_dirs,
     read_metadata,
     read_safetensors,
     sha256_file,
     umask,
     write_new,
 )
+from aezoo.registry.lock import process_tag, tag_alive
 from aezoo.registry.model_card import model_card
 from aezoo.registry.record import RunRecord
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 EXPORT_FORMAT = "aezoo-export"
 EXPORT_FORMAT_VERSION = 1
 README = "README.md"
+STAGE_SUFFIX = ".export-tmp"  # an export being written, beside its target
 SAMPLES = "samples.png"
 REQUIRED = (paths.WEIGHTS, paths.CONFIG)
 RUN_CONFIG_KEYS = ("dataset", "input_shape", "train", "classes", "qualified_model")  # from the run into config.json
@@ -104,8 +107,10 @@ def write_export(record: RunRecord, directory: str | os.PathLike, facts: dict[st
     """
     target = Path(directory).expanduser().absolute()
     _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export-tmp", dir=target.parent))
+    make_dirs(target.parent)
+    remove_stale_stages(target.parent)
+    # the name says which process writes it (PID and start time), so a later export knows a dead one's leftover
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.{process_tag()}.", suffix=STAGE_SUFFIX, dir=target.parent))
     try:
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; a shared folder gets normal permissions
         _write_export(stage, record, facts, summary, samples)
@@ -114,6 +119,20 @@ def write_export(record: RunRecord, directory: str | os.PathLike, facts: dict[st
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return target
+
+
+def remove_stale_stages(folder: Path) -> list[Path]:
+    """Remove the temp folders (``.NAME.PID-START.xxx.export-tmp``) that exports killed midway (SIGTERM,
+    SIGKILL) left in ``folder``; those of live processes, and any without a process in the name, stay."""
+    removed = []
+    for entry in folder.iterdir():
+        if not (entry.name.startswith(".") and entry.name.endswith(STAGE_SUFFIX)) or entry.is_symlink():
+            continue
+        parts = entry.name[: -len(STAGE_SUFFIX)].split(".")  # "", NAME (may hold dots), PID-START, random
+        if entry.is_dir() and len(parts) >= 4 and "-" in parts[-2] and tag_alive(parts[-2]) is False:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def check_target(directory: str | os.PathLike) -> None:

@@ -1,12 +1,13 @@
 """File helpers: atomic writes, sha256, and safetensors read/write with verification (no torch at import)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,21 +38,53 @@ def umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then ``os.replace`` it into place."""
+@contextlib.contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temp path beside ``path`` for the block to write; then fsynced and renamed onto ``path`` in one step.
+    If the block fails (a full disk), the temp file goes and whatever was at ``path`` stays as it was."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    make_dirs(path.parent)
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file the user asked for, not the temp file
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    os.close(fd)
+    tmp = Path(name)
     try:
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp files are private; give the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename == str(tmp):
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then ``os.replace`` it into place."""
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def make_dirs(path: str | Path) -> Path:
+    """``mkdir -p``; a file or a dangling symbolic link in the way is one clear error, not 'File exists'."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        for part in (path, *path.parents):
+            if part.is_symlink() and not part.exists():
+                raise RegistryError(f"{part} is a symbolic link to {os.readlink(part)}, which does not exist: "
+                                    "create that folder, or point AEZOO_HOME / --home elsewhere") from None
+            if part.exists() and not part.is_dir():
+                raise RegistryError(f"{part} is a file, not a folder: move it away, or point AEZOO_HOME / "
+                                    "--home / -o elsewhere") from None
+        raise
+    return path
 
 
 def dumps_json(obj: Any, what: str = "value") -> str:

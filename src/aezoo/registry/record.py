@@ -8,7 +8,7 @@ from typing import Any
 from aezoo.errors import RegistryError
 from aezoo.registry import paths
 from aezoo.registry.files import read_json
-from aezoo.registry.refs import storage_name
+from aezoo.registry.paths import storage_name
 
 MANIFEST_FORMAT = 1
 
@@ -67,25 +67,50 @@ class RunRecord:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The manifest of ``run_dir``, checked for the fields a complete run has; else RegistryError."""
+    """The manifest of ``run_dir``, checked for the fields a complete run has and their types; else
+    RegistryError saying what is wrong (a run with such a manifest is damaged)."""
     path = run_dir / paths.MANIFEST
     manifest = read_json(path)
     if not isinstance(manifest, dict):
         raise RegistryError(f"{path}: expected a JSON object, found {type(manifest).__name__}; the file is corrupt")
-    try:
-        ok = (
-            manifest["format"] == MANIFEST_FORMAT
-            and isinstance(manifest["model"], str)
-            and manifest["version"] == int(run_dir.name)
-            and storage_name(manifest["model"]) == run_dir.parent.name
-            and isinstance(manifest["files"][paths.WEIGHTS]["sha256"], str)
-            and all(isinstance(e["sha256"], str) for e in manifest["files"].values())
-        )
-    except (KeyError, TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise RegistryError(f"{path}: malformed manifest (missing fields or not matching its directory)")
+    problem = _manifest_problem(manifest, run_dir)
+    if problem:
+        raise RegistryError(f"{path}: malformed manifest ({problem})")
     return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any], run_dir: Path) -> str | None:
+    """What is wrong with a manifest read from ``run_dir`` (fields, types, agreement with its folder), or None."""
+    folder, version = run_dir.parent.name, int(run_dir.name)
+    model = manifest.get("model")  # PLUGIN/MODEL for a qualified name, stored in the folder PLUGIN.MODEL
+    expected = {"format": MANIFEST_FORMAT, "model": model if storage_name(model) == folder else folder,
+                "version": version, "id": f"{folder}-{version}"}
+    for key, want in expected.items():
+        if key not in manifest:
+            return f"no {key!r}"
+        if type(manifest[key]) is not type(want) or manifest[key] != want:
+            return f"{key!r} is {_shown(manifest[key])}, expected {want!r} for its folder"
+    for key, kinds, kind in (("name", (str, type(None)), "a string"), ("created", str, "a string"),
+                             ("aezoo_version", str, "a string"), ("metrics", dict, "an object")):
+        if key in manifest and not isinstance(manifest[key], kinds):
+            return f"{key!r} is {_shown(manifest[key])}, not {kind}"
+    files = manifest.get("files")
+    if not isinstance(files, dict) or paths.WEIGHTS not in files:
+        return f"'files' does not list {paths.WEIGHTS}"
+    for fname, entry in files.items():
+        if Path(fname).name != fname or fname in (".", "..", paths.MANIFEST):
+            return f"'files' names {_shown(fname)}, not a file of the run"
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return f"'files' entry {fname!r} has no sha256"
+        size = entry.get("bytes")
+        if size is not None and (type(size) is not int or size < 0):
+            return f"'files' entry {fname!r} has bytes {_shown(size)}, not a size"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_object(path: Path) -> dict[str, Any]:
@@ -94,6 +119,26 @@ def read_object(path: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RegistryError(f"{path}: expected a JSON object, found {type(value).__name__}; the file is corrupt")
     return value
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """A run's config.json: an object whose fields the registry and the builders use have the right types."""
+    path = run_dir / paths.CONFIG
+    config = read_object(path)
+    shape = config.get("input_shape", [])
+    checks = (
+        ("hyperparameters", isinstance(config.get("hyperparameters", {}), dict), "an object"),
+        ("input_shape", isinstance(shape, list) and all(type(d) is int and d > 0 for d in shape),
+         "a list of positive integers"),
+        ("model", isinstance(config.get("model", ""), str), "a string"),
+        ("dataset", isinstance(config.get("dataset"), (str, type(None))), "a string"),
+        ("train", isinstance(config.get("train"), (dict, type(None))), "an object"),
+        ("checkpoint_key", isinstance(config.get("checkpoint_key"), (str, type(None))), "a string"),
+    )
+    for key, ok, kind in checks:
+        if not ok:
+            raise RegistryError(f"{path}: {key!r} is {_shown(config[key])}, not {kind}; the file is corrupt")
+    return config
 
 
 def run_metrics(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +159,7 @@ def record_from_dir(run_dir: Path, manifest: dict[str, Any], aliases: list[str])
         name=manifest.get("name"),
         path=run_dir,
         created=manifest.get("created", ""),
-        config=read_object(run_dir / paths.CONFIG),
+        config=read_config(run_dir),
         metrics=run_metrics(run_dir, manifest),
         aliases=aliases,
         sha256=manifest["files"][paths.WEIGHTS]["sha256"],

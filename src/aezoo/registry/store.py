@@ -1,18 +1,17 @@
-"""The Registry: saves, finds, verifies, tags and deletes runs under one home directory."""
+"""The Registry: saves, finds, verifies, tags and deletes runs under one home directory. References are
+resolved by refs.py against a scan (scan.py); checkpoints, damaged runs and gc live in housekeeping.py."""
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aezoo.errors import RegistryError
-from aezoo.registry import paths
+from aezoo.registry import housekeeping, paths
 from aezoo.registry.files import (
     atomic_write_bytes,
     atomic_write_json,
@@ -20,33 +19,34 @@ from aezoo.registry.files import (
     dumps_json,
     file_entry,
     fsync_dir,
+    make_dirs,
+    read_json,
     read_safetensors,
     umask,
     write_new,
     write_safetensors,
 )
-from aezoo.registry.lock import file_lock
+from aezoo.registry.lock import Claim, process_tag
 from aezoo.registry.record import MANIFEST_FORMAT, RunRecord, read_manifest, record_from_dir, run_metrics
 from aezoo.registry.refs import (
-    LATEST,
-    split_ref,
-    split_run_id,
+    choices,
+    damaged_error,
+    resolve,
     storage_name,
     unknown_ref,
     validate_alias,
     validate_model_name,
     validate_name,
+    validate_run_name,
 )
+from aezoo.registry.scan import Snapshot, alias_files, is_version, read_alias, scan
 
 if TYPE_CHECKING:
     import torch
 
-_VERSION = re.compile(r"[0-9]+")
-Runs = dict[str, dict[int, dict[str, Any]]]  # model -> version -> manifest
 
-
-def _is_version(name: str) -> bool:
-    return bool(_VERSION.fullmatch(name)) and int(name) > 0
+class CheckpointSavedError(RegistryError):
+    """A save of a checkpoint whose run exists already."""
 
 
 class Registry:
@@ -71,12 +71,15 @@ class Registry:
         metrics: dict[str, Any],
         history: list[dict[str, Any]],
         name: str | None = None,
+        checkpoint_key: str | None = None,
     ) -> RunRecord:
         """Store a new run as the next version of ``model_name`` (a plain name, or ``PLUGIN/MODEL``, stored under
-        ``storage_name``); it becomes ``<model>:latest``."""
+        ``storage_name``); it becomes ``<model>:latest``. ``checkpoint_key``: the training checkpoint the run is
+        saved from, recorded in its config; refused when a run of that checkpoint exists (checked under the
+        lock, so one checkpoint is never saved as two runs)."""
         key = storage_name(validate_model_name(model_name))
         if name is not None:
-            validate_name(name, "run name")
+            validate_run_name(name, [model_name, key, model_name.rpartition("/")[2]])
         for what, value, kind in (
             ("hyperparameters", hyperparameters, dict),
             ("config", config, dict),
@@ -85,6 +88,8 @@ class Registry:
         ):
             if not isinstance(value, kind):
                 raise RegistryError(f"{what} must be a {kind.__name__}, got {type(value).__name__}")
+        if checkpoint_key is not None:
+            config = {**config, "checkpoint_key": validate_name(checkpoint_key, "checkpoint key")}
         shape = [int(d) for d in input_shape]
         merged = {**config, "model": model_name, "hyperparameters": hyperparameters, "input_shape": shape}
         sidecars = {
@@ -94,14 +99,15 @@ class Registry:
         metrics_json = dumps_json(metrics, "metrics")
         hp_json = dumps_json(hyperparameters, "hyperparameters")
 
-        model_dir = self.home / paths.RUNS / key
-        model_dir.mkdir(parents=True, exist_ok=True)
-        staging_root = self.home / paths.STAGING
-        staging_root.mkdir(parents=True, exist_ok=True)
-        version = self._reserve_version(model_dir)
-        run_id = f"{key}-{version}"
-        target = model_dir / str(version)
-        stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{os.getpid()}.", dir=staging_root))
+        model_dir = make_dirs(self.home / paths.RUNS / key)
+        staging_root = make_dirs(self.home / paths.STAGING)
+        with self._lock():  # gc sees a reserved version only with its staging folder, which says whose it is
+            version = self._reserve_version(model_dir)
+            run_id = f"{key}-{version}"
+            target = model_dir / str(version)
+            # named by the process owning it (PID and start time): gc never removes it, nor the version
+            # folder it will fill, while that process runs
+            stage = Path(tempfile.mkdtemp(prefix=f"{run_id}.{process_tag()}.", dir=staging_root))
         stage.chmod(0o777 & ~umask())  # mkdtemp makes it private; the run folder gets normal permissions
         try:
             import aezoo
@@ -132,9 +138,12 @@ class Registry:
             }
             write_new(stage / paths.MANIFEST, dumps_json(manifest).encode())
             fsync_dir(stage)
-            with self._lock():  # names are checked and the run appears under the lock: names stay unique
+            with self._lock():  # checked, and the run appears, under the lock: names and checkpoints stay unique
+                snap = self._scan()
                 if name is not None:
-                    self._check_name_free(name)
+                    self._check_name_free(name, snap)
+                if checkpoint_key is not None:
+                    self._check_checkpoint_unsaved(checkpoint_key, snap)
                 os.rename(stage, target)  # replaces the empty reserved dir in one step: the run appears whole
                 fsync_dir(model_dir)
         except BaseException:
@@ -143,6 +152,14 @@ class Registry:
                 target.rmdir()  # give the reservation back if it is still empty
             raise
         return self.get(f"{key}:{version}")
+
+    def check_run_name(self, name: str, models: list[str] | tuple[str, ...] = ()) -> str:
+        """Refuse a run name before work is done for it: an invalid name, one that reads as a run id or as a
+        model's name (``models`` and the models with runs here), or one already used."""
+        snap = self._scan()
+        validate_run_name(name, [*models, *snap.runs, *snap.damaged])
+        self._check_name_free(name, snap)
+        return name
 
     def update_metrics(self, ref: str | RunRecord, metrics: dict[str, Any]) -> RunRecord:
         """Merge ``metrics`` into the run's metrics. The manifest holds them, so one atomic replace of
@@ -165,8 +182,7 @@ class Registry:
         validate_alias(alias)
         with self._lock():
             model, version, _ = self._resolve(ref)
-            alias_dir = self.home / paths.ALIASES / model
-            alias_dir.mkdir(parents=True, exist_ok=True)
+            alias_dir = make_dirs(self.home / paths.ALIASES / model)
             atomic_write_bytes(alias_dir / alias, f"{version}\n".encode())
         return self.get(f"{model}:{version}")
 
@@ -177,20 +193,25 @@ class Registry:
         with self._lock():
             path = self.home / paths.ALIASES / model / alias
             if not path.is_file():
-                known = sorted(self._alias_map(model, self._scan().get(model, {})))
+                known = sorted(self._scan().aliases(model))
                 raise RegistryError(f"{model} has no alias {alias!r} (aliases: {', '.join(known) or 'none'})")
             path.unlink()
 
-    def delete(self, ref: str | RunRecord) -> str:
-        """Delete a run (a damaged one too) and the aliases pointing at it; returns its id.
+    def delete(self, ref: str | RunRecord, expect: str | None = None) -> str:
+        """Delete a run (a damaged one too) and the aliases pointing at it; returns its id. With ``expect`` (the
+        run id a user confirmed), refuse when ``ref`` names another run by now: nothing is deleted.
 
         The run's folder is never removed, so its version number is never reused and no alias can come to
         name another run: its manifest is renamed to ``.deleting`` (the run disappears in one step), the other
         files go, and the empty folder stays as a tombstone. ``gc`` finishes a delete a crash interrupted."""
         with self._lock():
             model, version, _ = self._resolve(ref, allow_damaged=True)
-            for alias_file in self._alias_files(model):
-                if _read_alias(alias_file) == version:
+            if expect is not None and f"{model}-{version}" != expect:
+                raise RegistryError(f"{_label(ref)} now names {model}-{version}, not {expect} (a run was saved or "
+                                    f"deleted meanwhile); nothing was deleted: check with `zoo runs` and run "
+                                    f"`zoo runs rm` again")
+            for alias_file in alias_files(self.home, model):
+                if read_alias(alias_file) == version:
                     alias_file.unlink(missing_ok=True)
             run_dir = self._run_dir(model, version)
             marker = run_dir / paths.DELETING
@@ -199,35 +220,41 @@ class Registry:
             else:
                 marker.touch()
             fsync_dir(run_dir)
-            self._empty_deleted(run_dir)
+            housekeeping.empty_deleted(self.home, run_dir)
         return f"{model}-{version}"
 
     # ------------------------------------------------------------------ reading
 
     def list(self, model: str | None = None) -> list[RunRecord]:
         """Complete runs, sorted by model then version; ``model`` keeps only that model's runs."""
-        runs = self._scan()
+        snap = self._scan()
         records = []
-        for name in sorted(runs):
+        for name in sorted(snap.runs):
             if model is not None and name != storage_name(model):
                 continue
-            aliases = self._aliases_by_version(name, runs[name])
-            for version in sorted(runs[name]):
+            aliases = snap.aliases_by_version(name)
+            for version in sorted(snap.runs[name]):
                 run_dir = self._run_dir(name, version)
                 try:
-                    records.append(record_from_dir(run_dir, runs[name][version], aliases.get(version, [])))
+                    records.append(record_from_dir(run_dir, snap.runs[name][version], aliases.get(version, [])))
                 except RegistryError:
                     continue  # damaged: see damaged()
         return records
 
     def get(self, ref: str | RunRecord) -> RunRecord:
         """The run named by ``ref``: 'model', 'model:3', 'model:alias', 'model-3' or a unique run name."""
-        model, version, manifest = self._resolve(ref)
-        aliases = self._aliases_by_version(model, self._scan().get(model, {}))
+        snap = self._scan()
+        model, version, manifest = self._resolve(ref, snap=snap)
         try:
-            return record_from_dir(self._run_dir(model, version), manifest, aliases.get(version, []))
+            return record_from_dir(self._run_dir(model, version), manifest,
+                                   snap.aliases_by_version(model).get(version, []))
         except RegistryError as exc:
-            raise _damaged_error(f"{model}-{version}", str(exc)) from None
+            raise damaged_error(f"{model}-{version}", str(exc)) from None
+
+    def identify(self, ref: str | RunRecord) -> str:
+        """The id of the run ``ref`` names now, a damaged run's too (for a prompt before ``delete(expect=)``)."""
+        model, version, _ = self._resolve(ref, allow_damaged=True)
+        return f"{model}-{version}"
 
     def load_state(self, ref: str | RunRecord) -> dict[str, "torch.Tensor"]:
         """The run's tensors (CPU), after checking model.safetensors against the manifest's sha256."""
@@ -254,82 +281,40 @@ class Registry:
                     raise
         return self.get(f"{model}:{version}")
 
+    # ------------------------------------------------------------------ housekeeping (housekeeping.py)
+
     def damaged(self, model: str | None = None) -> list[tuple[str, Path, str]]:
         """Runs that cannot be read, as (run id, folder, what is wrong); ``zoo runs rm`` removes them."""
-        out = []
-        runs, broken = self._scan_all()
-        for name in sorted(set(runs) | set(broken)):
-            if model is not None and name != model:
-                continue
-            found = dict(broken.get(name, {}))
-            for version, manifest in runs.get(name, {}).items():
-                try:
-                    record_from_dir(self._run_dir(name, version), manifest, [])
-                except RegistryError as exc:
-                    found[version] = str(exc)
-            out += [(f"{name}-{v}", self._run_dir(name, v), found[v]) for v in sorted(found)]
-        return out
-
-    # ------------------------------------------------------------------ checkpoints and housekeeping
+        return housekeeping.damaged(self.home, model)
 
     def checkpoint_dir(self, key: str) -> Path:
         """A directory for a training job's checkpoints, ``home/checkpoints/<key>`` (created)."""
-        path = self.home / paths.CHECKPOINTS / validate_name(key, "checkpoint key")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return make_dirs(housekeeping.checkpoint_path(self.home, key))
+
+    def claim_checkpoint(self, key: str, doing: str = "training") -> Claim:
+        """Create ``checkpoints/<key>`` and hold it for this process (``doing``: training or resuming) until
+        the claim is released or the process ends; a folder held by a live process raises RegistryError
+        naming it. ``gc`` never touches a held folder."""
+        return housekeeping.claim_checkpoint(self.home, key, doing)
 
     def list_checkpoints(self) -> list[Path]:
         """Checkpoint directories holding a file (a resumable run), sorted by name."""
-        root = self.home / paths.CHECKPOINTS
-        if not root.is_dir():
-            return []
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                      and any(f.is_file() and not f.name.startswith(".") for f in p.iterdir()))
+        return housekeeping.list_checkpoints(self.home)
+
+    def checkpoints(self) -> list[housekeeping.CheckpointInfo]:
+        """The resumable checkpoints: model, dataset, epochs done, who is using it, the resume command."""
+        return housekeeping.checkpoints(self.home)
 
     def remove_checkpoint(self, key: str) -> None:
         """Delete ``home/checkpoints/<key>`` (moved to trash first); a missing key is not an error."""
-        path = self.home / paths.CHECKPOINTS / validate_name(key, "checkpoint key")
+        path = housekeeping.checkpoint_path(self.home, key)
         if path.is_dir():
             with self._lock():
-                self._trash(path)
+                housekeeping.to_trash(self.home, path)
 
     def gc(self, max_age_s: float = 3600) -> list[Path]:
-        """Clean what crashed processes left, under the registry's lock: staging folders of processes that
-        are gone (or older than ``max_age_s``), trash, deletes a crash interrupted, empty checkpoint folders
-        older than ``max_age_s``, and empty version folders below each model's highest one (the highest stays,
-        so version numbers are never reused). Returns what was removed."""
-        removed: list[Path] = []
-        now = time.time()
-
-        def old(path: Path) -> bool:
-            with contextlib.suppress(FileNotFoundError):
-                return now - path.stat().st_mtime > max_age_s
-            return False
-
-        with self._lock():
-            for entry in _entries(self.home / paths.STAGING):
-                if not _owner_alive(entry.name) or old(entry):
-                    shutil.rmtree(entry, ignore_errors=True)
-                    removed.append(entry)
-            for entry in _entries(self.home / paths.TRASH):  # trash is only used under this lock
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-            for model_dir in _entries(self.home / paths.RUNS):
-                versions = sorted((p for p in _entries(model_dir) if _is_version(p.name)), key=lambda p: int(p.name))
-                for run_dir in versions:
-                    if (run_dir / paths.DELETING).exists():
-                        self._empty_deleted(run_dir)
-                        removed.append(run_dir)
-                for run_dir in versions[:-1]:
-                    if not any(run_dir.iterdir()) and old(run_dir):
-                        with contextlib.suppress(OSError):
-                            run_dir.rmdir()
-                            removed.append(run_dir)
-            for ckpt in _entries(self.home / paths.CHECKPOINTS):
-                if not any(f.is_file() and not f.name.startswith(".") for f in ckpt.iterdir()) and old(ckpt):
-                    shutil.rmtree(ckpt, ignore_errors=True)
-                    removed.append(ckpt)
-        return removed
+        """Clean what dead processes left (see ``housekeeping.gc``); returns what was removed."""
+        return housekeeping.gc(self.home, max_age_s)
 
     # ------------------------------------------------------------------ internals
 
@@ -337,38 +322,44 @@ class Registry:
         return self.home / paths.RUNS / model / str(version)
 
     def _lock(self):
-        return file_lock(self.home / paths.LOCK)
+        return housekeeping.registry_lock(self.home)
 
-    def _empty_deleted(self, run_dir: Path) -> None:
-        """Move a deleted run's files out through the trash, ``.deleting`` last; the empty folder stays."""
-        trash_root = self.home / paths.TRASH
-        trash_root.mkdir(parents=True, exist_ok=True)
-        trash = Path(tempfile.mkdtemp(prefix=f"{run_dir.parent.name}-{run_dir.name}.", dir=trash_root))
-        for entry in run_dir.iterdir():
-            if entry.name != paths.DELETING:
-                os.rename(entry, trash / entry.name)
-        shutil.rmtree(trash, ignore_errors=True)
-        (run_dir / paths.DELETING).unlink(missing_ok=True)
-        fsync_dir(run_dir)
+    def _scan(self) -> Snapshot:
+        return scan(self.home)
 
-    def _check_name_free(self, name: str) -> None:
-        runs = self._scan()
-        taken = [m["id"] for vs in runs.values() for m in vs.values() if m.get("name") == name]
+    def _resolve(self, ref: str | RunRecord, allow_damaged: bool = False,
+                 snap: Snapshot | None = None) -> tuple[str, int, dict[str, Any]]:
+        snap = snap or self._scan()
+        if isinstance(ref, RunRecord):
+            key = storage_name(ref.model)
+            if ref.version in snap.runs.get(key, {}):
+                return key, ref.version, snap.runs[key][ref.version]
+            raise unknown_ref(ref.id, choices(snap), str(self.home))
+        return resolve(snap, storage_name(ref), str(self.home), allow_damaged)  # PLUGIN/MODEL: runs in PLUGIN.MODEL
+
+    def _check_name_free(self, name: str, snap: Snapshot) -> None:
+        taken = [f"{m}-{v}" for m, v in snap.named(name)]
         if taken:
             raise RegistryError(f"run name {name!r} is already used by {', '.join(taken)}; pick another name "
                                 "(or leave it out: runs are also named by id)")
+        validate_run_name(name, [*snap.runs, *snap.damaged])
 
-    def _trash(self, path: Path) -> None:
-        trash_root = self.home / paths.TRASH
-        trash_root.mkdir(parents=True, exist_ok=True)
-        trash = Path(tempfile.mkdtemp(prefix=f"{path.name}.", dir=trash_root))
-        os.rename(path, trash / path.name)
-        shutil.rmtree(trash, ignore_errors=True)
+    def _check_checkpoint_unsaved(self, key: str, snap: Snapshot) -> None:
+        """Refuse a second run of one checkpoint: a run whose config names ``key`` exists."""
+        for model in sorted(snap.runs):
+            for version in sorted(snap.runs[model]):
+                try:
+                    config = read_json(self._run_dir(model, version) / paths.CONFIG)
+                except RegistryError:
+                    continue  # damaged: it names no checkpoint anyone can see
+                if isinstance(config, dict) and config.get("checkpoint_key") == key:
+                    raise CheckpointSavedError(f"checkpoint {key} was already saved as run {model}-{version}; "
+                                               "it is not saved twice")
 
     @staticmethod
     def _reserve_version(model_dir: Path) -> int:
         """Claim the next free version by creating its (empty) directory: os.mkdir is atomic."""
-        taken = [int(p.name) for p in model_dir.iterdir() if _is_version(p.name)]
+        taken = [int(p.name) for p in model_dir.iterdir() if is_version(p.name)]
         version = max(taken, default=0) + 1
         while True:
             try:
@@ -377,143 +368,6 @@ class Registry:
             except FileExistsError:
                 version += 1
 
-    def _scan(self) -> Runs:
-        """Every run with a valid manifest (model -> version -> manifest)."""
-        return self._scan_all()[0]
 
-    def _scan_all(self) -> tuple[Runs, dict[str, dict[int, str]]]:
-        """(runs with a valid manifest, damaged runs as model -> version -> reason). An empty version folder
-        (a reservation or a tombstone) and a run being deleted are neither."""
-        runs: Runs = {}
-        damaged: dict[str, dict[int, str]] = {}
-        for model_dir in _entries(self.home / paths.RUNS):
-            for run_dir in _entries(model_dir):
-                if not _is_version(run_dir.name):
-                    continue
-                try:
-                    names = {p.name for p in run_dir.iterdir()}
-                except OSError:
-                    continue
-                if not names or paths.DELETING in names:
-                    continue
-                try:
-                    if paths.MANIFEST not in names:
-                        raise RegistryError(f"{run_dir / paths.MANIFEST}: file is missing")
-                    runs.setdefault(model_dir.name, {})[int(run_dir.name)] = read_manifest(run_dir)
-                except RegistryError as exc:
-                    damaged.setdefault(model_dir.name, {})[int(run_dir.name)] = str(exc)
-        return runs, damaged
-
-    def _alias_files(self, model: str) -> list[Path]:
-        alias_dir = self.home / paths.ALIASES / model
-        if not alias_dir.is_dir():
-            return []
-        return [p for p in alias_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
-
-    def _alias_map(self, model: str, versions: dict[int, Any]) -> dict[str, int]:
-        """alias -> version for ``model``, with ``latest`` computed; aliases to missing runs are ignored."""
-        if not versions:
-            return {}
-        found = {p.name: _read_alias(p) for p in self._alias_files(model)}
-        aliases = {a: v for a, v in sorted(found.items()) if v in versions}
-        aliases[LATEST] = max(versions)
-        return aliases
-
-    def _aliases_by_version(self, model: str, versions: dict[int, Any]) -> dict[int, list[str]]:
-        by_version: dict[int, list[str]] = {}
-        for alias, version in sorted(self._alias_map(model, versions).items(), key=lambda kv: kv[0] != LATEST):
-            by_version.setdefault(version, []).append(alias)
-        return by_version
-
-    def _resolve(self, ref: str | RunRecord, allow_damaged: bool = False) -> tuple[str, int, dict[str, Any]]:
-        """(model, version, manifest) of the complete run named by ``ref``. A damaged run named by
-        MODEL:VERSION or its run id raises an error saying so, or (``allow_damaged``) gives an empty manifest."""
-        runs, broken = self._scan_all()
-        ref = storage_name(ref)  # PLUGIN/MODEL names the runs stored as PLUGIN.MODEL
-        if isinstance(ref, str) and broken:
-            model, selector = split_ref(ref)
-            named = (model, int(selector)) if selector and _VERSION.fullmatch(selector) else split_run_id(ref)
-            if named and named[1] in broken.get(named[0], {}):
-                if allow_damaged:
-                    return named[0], named[1], {}
-                raise _damaged_error(f"{named[0]}-{named[1]}", broken[named[0]][named[1]])
-        if isinstance(ref, RunRecord):
-            key = storage_name(ref.model)
-            if ref.version in runs.get(key, {}):
-                return key, ref.version, runs[key][ref.version]
-            raise unknown_ref(ref.id, self._choices(runs), str(self.home))
-        model, selector = split_ref(ref)
-        if selector is not None:
-            if model not in runs:
-                raise unknown_ref(ref, self._choices(runs), str(self.home))
-            if _VERSION.fullmatch(selector):
-                version = int(selector)
-                if version not in runs[model]:
-                    listed = ", ".join(map(str, sorted(runs[model])))
-                    raise RegistryError(f"{model} has no version {version} (versions: {listed})")
-                return model, version, runs[model][version]
-            aliases = self._alias_map(model, runs[model])
-            if selector not in aliases:
-                raise RegistryError(
-                    f"{model} has no alias {selector!r} (aliases: {', '.join(sorted(aliases))}); "
-                    f"tag a run with `Registry.tag(ref, {selector!r})`"
-                )
-            return model, aliases[selector], runs[model][aliases[selector]]
-        if ref in runs:
-            version = max(runs[ref])
-            return ref, version, runs[ref][version]
-        run_id = split_run_id(ref)
-        if run_id and run_id[1] in runs.get(run_id[0], {}):
-            return run_id[0], run_id[1], runs[run_id[0]][run_id[1]]
-        named = [(m, v) for m in runs for v in runs[m] if runs[m][v].get("name") == ref]
-        if len(named) > 1:
-            ids = ", ".join(runs[m][v]["id"] for m, v in sorted(named))
-            raise RegistryError(f"run name {ref!r} is ambiguous: it names {ids}; use one of those run ids")
-        if named:
-            m, v = named[0]
-            return m, v, runs[m][v]
-        raise unknown_ref(ref, self._choices(runs), str(self.home))
-
-    def _choices(self, runs: Runs) -> list[str]:
-        """Every valid reference, for error messages: models, run ids, user aliases, run names."""
-        choices: list[str] = []
-        for model in sorted(runs):
-            choices.append(model)
-            choices += [f"{model}:{a}" for a in self._alias_map(model, runs[model]) if a != LATEST]
-            choices += [runs[model][v]["id"] for v in sorted(runs[model])]
-        names = sorted({m.get("name") for vs in runs.values() for m in vs.values() if m.get("name")})
-        return choices + [n for n in names if n not in choices]
-
-
-def _damaged_error(run_id: str, reason: str) -> RegistryError:
-    return RegistryError(f"run {run_id} is damaged: {reason}. Remove it with `zoo runs rm {run_id}` "
-                         "(or check all runs with `zoo runs verify`)")
-
-
-def _entries(root: Path) -> list[Path]:
-    """The folders inside ``root`` not starting with '.' (none when ``root`` is missing)."""
-    if not root.is_dir():
-        return []
-    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
-
-
-def _owner_alive(staging_name: str) -> bool:
-    """Whether the process that made a staging folder ``RUNID.PID.xxx`` still runs (True when unknown)."""
-    parts = staging_name.split(".")
-    if len(parts) < 3 or not parts[-2].isdigit():
-        return True
-    try:
-        os.kill(int(parts[-2]), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def _read_alias(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if _VERSION.fullmatch(text) else None
+def _label(ref: str | RunRecord) -> str:
+    return ref.id if isinstance(ref, RunRecord) else ref

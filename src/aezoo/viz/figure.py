@@ -36,11 +36,12 @@ class Figure(MatplotlibFigure):
         self.crop = False  # save without the white margins (figures whose panels keep their aspect)
 
     def save(self, path: Path | str, dpi: float | None = None) -> Path:
-        """Write the figure as a PNG at ``dpi`` pixels per inch (default 100); the folder is created."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(self.png(dpi))
-        return path
+        """Write the figure as a PNG at ``dpi`` pixels per inch (default 100); the folder is created. The PNG is
+        written beside ``path`` and renamed into place: a failure (a full disk) keeps the previous file."""
+        from aezoo.registry.files import atomic_write_bytes
+
+        atomic_write_bytes(path, self.png(dpi))
+        return Path(path)
 
     def png(self, dpi: float | None = None) -> bytes:
         """The PNG file's bytes."""

@@ -114,7 +114,9 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:
 
 
 def write_page(path: Path | str, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write the page beside ``path`` and rename it into place: a failure (a full disk) keeps the old page."""
+    from aezoo.registry.files import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return Path(path)
+

@@ -126,9 +126,10 @@ def epochs(need: Need, budget: Budget) -> int:
 
 
 def run_name(need: Need, budget: Budget, dataset_name: str) -> str:
-    """The lesson key: ``lesson-DATASET-ROLE-HASH`` (at most 64 characters, a valid run name)."""
+    """The lesson key: ``lesson-DATASET-ROLE-HASH`` (at most 64 characters, a valid run name; HASH starts with
+    ``h``, so the name never ends in '-' and a number, which would read as a run id)."""
     key = hashlib.sha256(json.dumps(settings(need, budget, dataset_name), sort_keys=True).encode()).hexdigest()
-    return f"lesson-{slug(dataset_name)}-{need.role}-{key[:8]}"
+    return f"lesson-{slug(dataset_name)}-{need.role}-h{key[:8]}"
 
 
 def matches(record: Any, wanted: dict[str, Any]) -> bool:
