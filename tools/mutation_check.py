@@ -626,7 +626,7 @@ def run_pytest(copy: Path, tests: tuple[str, ...] | list[str], timeout: float) -
     """(exit code or None on timeout, seconds, output tail) of pytest on ``tests`` in the copy."""
     env = {**os.environ, "PYTHONPATH": str(copy / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("AEZOO_LOAD_PLUGINS", None)
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests]
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-m", "not slow", *tests]
     start = time.perf_counter()
     try:
         done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
