@@ -94,7 +94,7 @@ def no_traceback(result):
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_run_is_listed_apart_and_can_be_removed(zoo_home, damage):
     reg = Registry()
-    first, second = save(reg), save(reg, seed=1)
+    first, _second = save(reg), save(reg, seed=1)
     DAMAGES[damage](first.path)
     assert [r.id for r in reg.list()] == ["mlp-ae-2"]
     assert [d[0] for d in reg.damaged()] == ["mlp-ae-1"]
