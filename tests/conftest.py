@@ -11,7 +11,7 @@ os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = os.environ["OPEN
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from helpers import digits_splits  # noqa: E402
+from helpers import digits_splits, one_thread  # noqa: E402
 from helpers import zoo as run_zoo  # noqa: E402
 
 from aezoo.plugins.testing import aezoo_plugin  # noqa: F401, E402  (fixture)
@@ -36,6 +36,13 @@ def zoo_home(tmp_path, monkeypatch):
     home = tmp_path / "zoo-home"
     monkeypatch.setenv("AEZOO_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Every test starts on one thread, whatever an earlier test in this worker left set."""
+    with one_thread():
+        yield
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ VIEWS, DRAW, FIGURE = "src/aezoo/viz/views.py", "src/aezoo/viz/draw.py", "src/ae
 SIDE_BY_SIDE, DIAGNOSIS = "src/aezoo/viz/side_by_side.py", "src/aezoo/core/diagnosis.py"
 OPTIONS = "src/aezoo/commands/options.py"
 GUMBEL, MAF, TWO_STAGE = "src/aezoo/models/gumbel_vae.py", "src/aezoo/core/maf.py", "src/aezoo/core/two_stage.py"
+CODE_FIT = "src/aezoo/core/code_fit.py"
 GUMBEL_TESTS, FSQ_TESTS = "tests/models/test_gumbel_vae.py", "tests/models/test_fsq_vae.py"
 CONDITIONAL_NETS, CVAE_TESTS = "src/aezoo/nets/conditional.py", "tests/models/test_cvae.py"
 SAMPLER_TESTS = "tests/core/test_code_samplers.py"
@@ -510,7 +511,7 @@ MUTATIONS: list[Mutation] = [
       f"{SAMPLER_TESTS}::test_maf_log_density_is_exact_and_inverts"),
     M("maf-log-det-sign", MAF, "log_det = log_det - log_scale.sum(-1)", "log_det = log_det + log_scale.sum(-1)",
       f"{SAMPLER_TESTS}::test_maf_log_density_is_exact_and_inverts"),
-    M("maf-not-fitted", MAF, "                optimizer.step()\n", "                pass\n",
+    M("maf-not-fitted", CODE_FIT, "            optimizer.step()\n", "            pass\n",
       f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_fitted_flow_than_under_one_gaussian"),
     M("two-stage-without-kl-warmup", TWO_STAGE, "warmup = min(1.0, step / (WARMUP * steps))", "warmup = 1.0",
       f"{SAMPLER_TESTS}::test_held_out_codes_are_likelier_under_the_two_stage_vae_than_under_one_gaussian"),

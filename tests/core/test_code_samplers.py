@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from helpers import one_thread, zoo_ok
+from helpers import zoo_ok
 
 from aezoo.api.train import train
 from aezoo.commands.figures import sample_cmd
@@ -15,11 +15,6 @@ from aezoo.core.maf import MADE, MAF, FittedFlow
 from aezoo.core.priors import FittedGaussian
 from aezoo.core.two_stage import SecondStage, TwoStageVAE
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def blobs(n, seed, dim=2):

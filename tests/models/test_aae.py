@@ -4,18 +4,13 @@ import math
 
 import pytest
 import torch
-from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
+from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits
 
 import aezoo
 from aezoo.core.evaluator import NO_POSTERIOR_DENSITY, Evaluator
 
 SMALL = dict(latent_dim=4, channels=(8, 16), disc_hidden=(16,))
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 against a plain-torch reference, the schedule, and C = 0 with gamma = beta being the beta-VAE."""
 import pytest
 import torch
-from helpers import digits_splits, loss_before_and_after_steps, one_thread
+from helpers import digits_splits, loss_before_and_after_steps
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
@@ -13,11 +13,6 @@ from aezoo.models.capacity_vae import CapacityLoss
 
 SHAPE = (1, 8, 8)
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def _model(**hyper):

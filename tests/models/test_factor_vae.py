@@ -3,7 +3,7 @@ import math
 
 import pytest
 import torch
-from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits, one_thread
+from helpers import assert_discriminator_isolation, assert_trainer_updates_every_optimizer, digits_splits
 
 import aezoo
 from aezoo.core.evaluator import Evaluator
@@ -11,11 +11,6 @@ from aezoo.models import factor_vae
 from aezoo.models.factor_vae import discriminator_loss, permute_dims
 from aezoo.nets.discriminators import code_discriminator
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 @pytest.fixture(scope="module")

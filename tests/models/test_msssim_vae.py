@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from helpers import loss_before_and_after_steps, one_thread
+from helpers import loss_before_and_after_steps
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
@@ -14,11 +14,6 @@ from aezoo.models.msssim_vae import NOT_A_LIKELIHOOD, ms_ssim, scale_weights
 
 SHAPE = (1, 8, 8)
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def _images(n=5, shape=SHAPE, seed=0):

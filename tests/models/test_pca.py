@@ -3,19 +3,12 @@ images, and the linear autoencoder that learns about the same pair by gradient d
 import json
 
 import numpy as np
-import pytest
 import torch
-from helpers import one_thread
 from sklearn.decomposition import PCA
 
 import aezoo
 from aezoo.registry import Registry
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def test_pca_is_fitted_once_and_zoo_train_says_so(zoo):

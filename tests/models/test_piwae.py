@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from helpers import loss_before_and_after_steps, one_thread, plain_log_weights
+from helpers import loss_before_and_after_steps, plain_log_weights
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
@@ -13,11 +13,6 @@ from aezoo.models.miwae import MIWAEBound
 
 SHAPE = (1, 8, 8)
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def _model(**hyper):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from helpers import loss_before_and_after_steps, one_thread
+from helpers import loss_before_and_after_steps
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import NO_POSTERIOR_DENSITY, Evaluator
@@ -13,11 +13,6 @@ from aezoo.models.swae import random_directions, sliced_wasserstein
 
 SHAPE = (1, 8, 8)
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 def _model(**hyper):

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_trainer_updates_every_optimizer, digits_splits, grads_after, one_thread
+from helpers import assert_trainer_updates_every_optimizer, digits_splits, grads_after
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
@@ -17,11 +17,6 @@ from aezoo.models.vae_gan import NO_PIXEL_LIKELIHOOD
 SHAPE = (1, 8, 8)
 SMALL = dict(latent_dim=3, channels=(8, 16), disc_channels=(8, 16))
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from torch import nn
 from torch.distributions import Normal
 from torch.nn import functional as F
 
+from aezoo.core.code_fit import fit, standardised
 from aezoo.core.priors import Prior
 
 LOG_SCALE_LIMIT = 5.0  # a layer's log-scale is soft-clamped to (-5, 5): no overflow while fitting
@@ -88,32 +89,17 @@ class FittedFlow(Prior):
 
     def __init__(self, codes: torch.Tensor, seed: int = 0, layers: int = 5, hidden: int = 64, steps: int = 1000,
                  batch_size: int = 256, lr: float = 1e-3):
-        codes = codes.detach().float().cpu()
-        if codes.dim() != 2 or len(codes) < 2:
-            raise ValueError(f"codes must be an (N, latent_dim) tensor of at least 2 codes, got {tuple(codes.shape)}")
+        codes, loc, scale = standardised(codes)
         super().__init__(codes.shape[1])
-        self.register_buffer("loc", codes.mean(0))
-        self.register_buffer("scale", codes.std(0).clamp(min=1e-3))  # a constant dimension stays a point
+        self.register_buffer("loc", loc)
+        self.register_buffer("scale", scale)
         self.title = f"a masked autoregressive flow ({layers} MADE layers) fitted to the training codes"
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.flow = MAF(codes.shape[1], layers, hidden)
-        self.losses = self._fit((codes - self.loc) / self.scale, seed, steps, batch_size, lr)
+        self.losses = fit(self.flow.parameters(), (codes - loc) / scale,
+                          lambda batch, step, generator: -self.flow.log_prob(batch).mean(), seed, steps, batch_size, lr)
         self.flow.requires_grad_(False)
-
-    def _fit(self, z: torch.Tensor, seed: int, steps: int, batch_size: int, lr: float) -> list[float]:
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = torch.optim.Adam(self.flow.parameters(), lr=lr)
-        losses = []
-        with torch.enable_grad():
-            for _ in range(steps):
-                batch = z[torch.randint(len(z), (min(batch_size, len(z)),), generator=generator)]
-                loss = -self.flow.log_prob(batch).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-        return losses
 
     @torch.no_grad()
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from aezoo.core.objectives import gaussian_kl
+from aezoo.core.code_fit import fit, standardised
 from aezoo.core.priors import Prior
 
 MIN_LOG_GAMMA = math.log(1e-3)
@@ -63,33 +64,21 @@ class TwoStageVAE(Prior):
 
     def __init__(self, codes: torch.Tensor, seed: int = 0, hidden: int = 128, depth: int = 2, steps: int = 1500,
                  batch_size: int = 256, lr: float = 3e-3):
-        codes = codes.detach().float().cpu()
-        if codes.dim() != 2 or len(codes) < 2:
-            raise ValueError(f"codes must be an (N, latent_dim) tensor of at least 2 codes, got {tuple(codes.shape)}")
+        codes, loc, scale = standardised(codes)
         super().__init__(codes.shape[1])
-        self.register_buffer("loc", codes.mean(0))
-        self.register_buffer("scale", codes.std(0).clamp(min=1e-3))
+        self.register_buffer("loc", loc)
+        self.register_buffer("scale", scale)
         self.title = "a two-stage VAE (Dai & Wipf 2019) fitted to the training codes"
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.stage = SecondStage(codes.shape[1], hidden, depth)
-        self.losses = self._fit((codes - self.loc) / self.scale, seed, steps, batch_size, lr)
-        self.stage.requires_grad_(False)
 
-    def _fit(self, z: torch.Tensor, seed: int, steps: int, batch_size: int, lr: float) -> list[float]:
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = torch.optim.Adam(self.stage.parameters(), lr=lr)
-        losses = []
-        with torch.enable_grad():
-            for step in range(steps):
-                batch = z[torch.randint(len(z), (min(batch_size, len(z)),), generator=generator)]
-                warmup = min(1.0, step / (WARMUP * steps))
-                loss = self.stage.loss(batch, torch.randn(batch.shape, generator=generator), warmup).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-        return losses
+        def loss(batch: torch.Tensor, step: int, generator: torch.Generator) -> torch.Tensor:
+            warmup = min(1.0, step / (WARMUP * steps))
+            return self.stage.loss(batch, torch.randn(batch.shape, generator=generator), warmup).mean()
+
+        self.losses = fit(self.stage.parameters(), (codes - loc) / scale, loss, seed, steps, batch_size, lr)
+        self.stage.requires_grad_(False)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
