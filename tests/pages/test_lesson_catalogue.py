@@ -88,3 +88,12 @@ def test_the_command_offers_every_catalogue(zoo):
     result = zoo("lesson", "--lang", "xx")
     assert result.exit_code == 2
     assert "'en', 'es'" in result.output
+
+
+def test_every_word_a_figure_draws_comes_from_the_catalogue():
+    from aezoo.pages.lesson.page import FIGURE_WORDS
+    from aezoo.viz.words import ENGLISH
+
+    assert set(FIGURE_WORDS) == set(ENGLISH)  # a new figure word needs its message in every language
+    english = catalogue.load("en")
+    assert {key: english(message) for key, message in FIGURE_WORDS.items()} == ENGLISH

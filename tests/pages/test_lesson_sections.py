@@ -179,3 +179,18 @@ def test_section_check_refuses_what_is_no_figure(tmp_path):
     section = Section("x", "X", ["a", "b"], ["1"], [Figure(tmp_path / "gone.png", "c", ["zoo x"])], {"n": 1})
     with pytest.raises(ValueError, match="lesson section 'x': not a figure: 'c'"):
         section.check()
+
+
+def test_a_spanish_page_draws_no_english_words_in_its_figures(digits, runs, classifier, tmp_path):
+    import matplotlib.text
+
+    from aezoo.pages.lesson.page import figure_words
+    from aezoo.viz import words
+
+    L = lesson(digits, runs, classifier, tmp_path, lang="es")
+    with one_thread(), words.using(figure_words(L.t)):
+        sections = [BUILDERS[key](L) for key in ("restoration", "regularity")]
+    drawn = {line for s in sections for f in s.figures
+             for t in f.image.findobj(matplotlib.text.Text) for line in t.get_text().split("\n")}
+    assert {"enmascarada", "restaurada", "95 % de N(0, I)"} <= drawn
+    assert not set(words.ENGLISH.values()) - {"original"} & drawn  # "original" is Spanish too

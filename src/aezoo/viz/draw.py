@@ -14,6 +14,7 @@ import torch
 
 from aezoo.viz.figure import Figure, figure_function, new_figure, set_title, wrap
 from aezoo.viz.styles import marker_area
+from aezoo.viz.words import word
 
 TSNE_MAX_POINTS = 2000
 MASK_COLOUR = (1.0, 0.35, 0.0)  # masked (dropped) pixels: orange, unlike any grey and visible on black and white
@@ -325,17 +326,17 @@ def corruption_figure(corrupted: torch.Tensor, restored: torch.Tensor, clean: to
     legend, so that they are not mistaken for black background."""
     errors = errors or {}
 
-    def label(name: str) -> str:
-        extra = [f"{k.split('_', 1)[1]} {v:.3g}" for k, v in errors.items() if k.startswith(name + "_")]
-        return name + ("\n" + "\n".join(extra) if extra else "")
+    def label(name: str, row: str) -> str:
+        extra = [f"{k.split('_', 1)[1].upper()} {v:.3g}" for k, v in errors.items() if k.startswith(name + "_")]
+        return word(row) + ("\n" + "\n".join(extra) if extra else "")
 
     shown = corrupted if mask is None else paint_mask(corrupted, mask)
-    fig = rows_figure([(label("corrupted" if mask is None else "masked"), shown), (label("restored"), restored),
-                       ("clean", clean, captions)], title)
+    fig = rows_figure([(label("corrupted", "corrupted" if mask is None else "masked"), shown),
+                       (label("restored", "restored"), restored), (word("clean"), clean, captions)], title)
     if mask is not None:
         from matplotlib.patches import Patch
 
-        fig.legend(handles=[Patch(facecolor=MASK_COLOUR, edgecolor="none", label="masked pixels (the model got 0)")],
+        fig.legend(handles=[Patch(facecolor=MASK_COLOUR, edgecolor="none", label=word("masked_pixels"))],
                    loc="outside lower center", frameon=False)
     return fig
 

@@ -14,6 +14,7 @@ from aezoo.viz import draw
 from aezoo.viz.figure import Figure, figure_function, new_figure, set_title, wrap
 from aezoo.viz.labels import run_labels
 from aezoo.viz.views import encode_test
+from aezoo.viz.words import word
 
 CIRCLE = math.sqrt(-2 * math.log(0.05))  # radius holding 95 % of a 2-D N(0, I): P(|z| <= r) = 1 - exp(-r^2 / 2)
 NOT_TRAINED_FOR_IT = "decoded from N(0, I): this model was never trained to make these meaningful"
@@ -87,7 +88,7 @@ def latent_maps(models: Sequence[Any], splits: Splits | Sequence[Splits], method
 
     for i, (ax, (_, y), xy, label) in enumerate(zip(axes, mapped, points, labels)):
         draw.scatter(ax, xy, None if y is None else np.asarray(y), classes, legend=False)
-        ax.add_patch(Circle((0, 0), CIRCLE, fill=False, linestyle="--", color="0.4", label="95 % of N(0, I)"))
+        ax.add_patch(Circle((0, 0), CIRCLE, fill=False, linestyle="--", color="0.4", label=word("prior_circle")))
         ax.set_title(wrap(label, 0.85 * side, "axes.titlesize"))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel if i % columns == 0 else "")

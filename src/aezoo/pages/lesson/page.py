@@ -24,6 +24,17 @@ BUILDERS: dict[str, Callable[[Lesson], Section]] = {  # in the tutorial's order
     "tsne": tsne.build,
     "sampling": sampling.build,
 }
+FIGURE_WORDS = {  # the words figures draw (aezoo.viz.words.ENGLISH's keys), each from the page's catalogue
+    "corrupted": "fig.corrupted", "masked": "fig.masked", "restored": "fig.restored", "clean": "fig.clean",
+    "masked_pixels": "fig.masked_pixels", "prior_circle": "fig.prior_circle",
+}
+
+
+def figure_words(t: Catalogue) -> dict[str, str]:
+    """The words the page's figures draw, in the page's language (for aezoo.viz.words.using)."""
+    return {key: t(message) for key, message in FIGURE_WORDS.items()}
+
+
 Say = Callable[[str], None]
 
 CSS = """
@@ -72,6 +83,7 @@ def build_lesson(path: Path | str, dataset: str = "digits", data_dir: str | None
     from aezoo.api.catalog import load_dataset
     from aezoo.api.classifier import train_or_load_classifier
     from aezoo.registry import Registry
+    from aezoo.viz import words
     from aezoo.viz.styles import check, style
 
     check(look)
@@ -93,7 +105,7 @@ def build_lesson(path: Path | str, dataset: str = "digits", data_dir: str | None
     command = lambda key=None: lesson_command(budget, lang, quick, epochs, look, key)  # noqa: E731
     lesson = Lesson(splits, runs, t, classifier, seed, command, tuple(dims), tuple(betas), cache_dir, look)
     built: list[Section] = []
-    with style(look):
+    with style(look), words.using(figure_words(t)):
         for key in keys:
             say(f"section {key}")
             section = BUILDERS[key](lesson)
