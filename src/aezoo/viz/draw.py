@@ -112,7 +112,7 @@ def rows_figure(rows: Sequence[Row], title: str | None = None, labels: str = "le
 def reconstruction_figure(originals: torch.Tensor, reconstructions: torch.Tensor,
                           title: str | None = "Reconstructions", captions: Sequence[str] | None = None) -> Figure:
     """Originals in the top row (``captions`` under them, e.g. their classes), their reconstructions below."""
-    return rows_figure([("original", originals, captions), ("reconstruction", reconstructions)], title)
+    return rows_figure([(word("original"), originals, captions), (word("reconstruction"), reconstructions)], title)
 
 
 def pca_plane(codes: Sequence[np.ndarray], seed: int = 0) -> tuple[list[np.ndarray], list[float]]:

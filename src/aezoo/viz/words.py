@@ -10,6 +10,8 @@ ENGLISH = {
     "masked": "masked",  # ... or (inpainting) the input with pixels dropped
     "restored": "restored",  # the model's output row
     "clean": "clean",  # the original images' row
+    "original": "original",  # reconstruction figures: the test images' row ...
+    "reconstruction": "reconstruction",  # ... and the model's reconstructions
     "masked_pixels": "masked pixels (the model got 0)",  # the legend entry of the orange pixels
     "prior_circle": "95 % of N(0, I)",  # latent maps: the legend entry of the dashed circle
 }
