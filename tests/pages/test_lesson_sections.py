@@ -189,8 +189,10 @@ def test_a_spanish_page_draws_no_english_words_in_its_figures(digits, runs, clas
 
     L = lesson(digits, runs, classifier, tmp_path, lang="es")
     with one_thread(), words.using(figure_words(L.t)):
-        sections = [BUILDERS[key](L) for key in ("restoration", "regularity")]
+        sections = [BUILDERS[key](L) for key in ("restoration", "regularity", "tsne")]
     drawn = {line for s in sections for f in s.figures
              for t in f.image.findobj(matplotlib.text.Text) for line in t.get_text().split("\n")}
-    assert {"enmascarada", "restaurada", "95 % de N(0, I)"} <= drawn
+    assert {"enmascarada", "restaurada", "reconstrucción", "95 % de N(0, I)", "t-SNE 1 (sin unidades)"} <= drawn
     assert not set(words.ENGLISH.values()) - {"original"} & drawn  # "original" is Spanish too
+    axes = [line for line in drawn if line.startswith(("PC 1", "t-SNE 1"))]
+    assert axes and not [a for a in axes if "units" in a or "variance" in a], axes

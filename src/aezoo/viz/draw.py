@@ -149,16 +149,17 @@ def project(codes: np.ndarray, method: str = "auto", seed: int = 0,
         return np.column_stack([codes[:, 0], np.zeros(len(codes))]), ("z1", ""), f"the 1-D {what}"
     if method == "pca":
         (xy,), share = pca_plane([codes], seed)
-        return xy, (f"PC 1 ({share[0]:.0%} of the variance; latent units)",
-                    f"PC 2 ({share[1]:.0%}; latent units)"), f"PCA of the {d}-D {what}"
+        units, variance = word("latent_units"), word("of_the_variance")
+        return xy, (f"PC 1 ({share[0]:.0%} {variance}; {units})", f"PC 2 ({share[1]:.0%}; {units})"), \
+            f"PCA of the {d}-D {what}"
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, max(2, (len(codes) - 1) // 3)))
         xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
-        return xy, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"), f"t-SNE of the {d}-D {what}"
+        return xy, (f"t-SNE 1 ({word('no_units')})", f"t-SNE 2 ({word('no_units')})"), f"t-SNE of the {d}-D {what}"
     xy = umap.UMAP(n_components=2, random_state=seed).fit_transform(codes)
-    return xy, ("UMAP 1 (no units)", "UMAP 2 (no units)"), f"UMAP of the {d}-D {what}"
+    return xy, (f"UMAP 1 ({word('no_units')})", f"UMAP 2 ({word('no_units')})"), f"UMAP of the {d}-D {what}"
 
 
 def scatter(ax, xy: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str] | None = None,

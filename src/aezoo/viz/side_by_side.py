@@ -42,10 +42,11 @@ def shared_plane(codes: Sequence[np.ndarray], method: str = "auto", seed: int = 
     codes = [np.column_stack([c, np.zeros(len(c))]) if c.shape[1] == 1 else c for c in codes]
     if len({c.shape[1] for c in codes}) == 1:
         points, share = draw.pca_plane(codes, seed)
-        return points, (f"PC 1 ({share[0]:.0%} of the variance; latent units)", f"PC 2 ({share[1]:.0%})"), \
+        return points, (f"PC 1 ({share[0]:.0%} {word('of_the_variance')}; {word('latent_units')})",
+                        f"PC 2 ({share[1]:.0%})"), \
             "PCA fitted on all the runs' codes together (latent units, origin kept)"
     points = [draw.pca_plane([c], seed)[0][0] for c in codes]
-    return points, ("PC 1 (latent units)", "PC 2 (latent units)"), \
+    return points, (f"PC 1 ({word('latent_units')})", f"PC 2 ({word('latent_units')})"), \
         "each run's own PCA (latent sizes differ; latent units, origin kept)"
 
 

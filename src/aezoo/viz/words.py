@@ -14,6 +14,9 @@ ENGLISH = {
     "reconstruction": "reconstruction",  # ... and the model's reconstructions
     "masked_pixels": "masked pixels (the model got 0)",  # the legend entry of the orange pixels
     "prior_circle": "95 % of N(0, I)",  # latent maps: the legend entry of the dashed circle
+    "latent_units": "latent units",  # latent maps' axes: "PC 1 (30% of the variance; latent units)"
+    "of_the_variance": "of the variance",
+    "no_units": "no units",  # "t-SNE 1 (no units)"
 }
 _current = dict(ENGLISH)
 

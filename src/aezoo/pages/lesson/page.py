@@ -27,7 +27,8 @@ BUILDERS: dict[str, Callable[[Lesson], Section]] = {  # in the tutorial's order
 FIGURE_WORDS = {  # the words figures draw (aezoo.viz.words.ENGLISH's keys), each from the page's catalogue
     "corrupted": "fig.corrupted", "masked": "fig.masked", "restored": "fig.restored", "clean": "fig.clean",
     "masked_pixels": "fig.masked_pixels", "prior_circle": "fig.prior_circle", "original": "fig.original",
-    "reconstruction": "fig.reconstruction",
+    "reconstruction": "fig.reconstruction", "latent_units": "fig.latent_units",
+    "of_the_variance": "fig.of_the_variance", "no_units": "fig.no_units",
 }
 
 
