@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import loss_before_and_after_steps
+from helpers import digits_splits, loss_before_and_after_steps
 
 from aezoo.api.build import create_model
 from aezoo.core.evaluator import Evaluator
@@ -91,7 +91,8 @@ def test_loss_and_gradients_match_a_plain_torch_reference():
     model, x = _model(), _batch()
     model.train()
     loss, parts = model.loss(x)
-    z = _reference_quantise(model.encoder(x).reshape(len(x), 4, 2), (5, 4)).reshape(len(x), 8)
+    h = F.layer_norm(model.encoder(x), (8,))  # fsq-vae normalises the encoder's output before bounding it
+    z = _reference_quantise(h.reshape(len(x), 4, 2), (5, 4)).reshape(len(x), 8)
     ref = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum((1, 2, 3)).mean()
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6) and set(parts) == {"reconstruction"}
     model.zero_grad()
@@ -144,3 +145,28 @@ def test_a_few_steps_lower_the_loss():
     model, x = _model(), _batch()
     before, after = loss_before_and_after_steps(model, x)
     assert after < before - 1
+
+
+def _codes_after_training(normalise: bool | None = None) -> int:
+    """Distinct codes of 64 images of 28x28 after 60 Adam steps of the default fsq-vae (``normalise`` set to
+    True or False, or None: as fsq-vae builds it)."""
+    torch.manual_seed(0)
+    model = create_model("fsq-vae", input_shape=(1, 28, 28))
+    if normalise is not None:
+        model.posterior.normalise = normalise
+    x = F.interpolate(digits_splits().train.floats(64), size=(28, 28), mode="bilinear")  # digits at MNIST's size
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    for _ in range(60):
+        loss, _ = model.loss(x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return len(torch.unique(model.infer(x).indices, dim=0))
+
+
+def test_a_28x28_encoder_keeps_its_codes_apart_instead_of_saturating_the_bound():
+    """Unnormalised, the conv encoder's wide last layer pushed every number into the tanh's flat tails: every image
+    got the same code and no gradient passed (Fashion-MNIST: MSE 68, probe at chance)."""
+    assert _codes_after_training() > 32
+    assert _codes_after_training(normalise=False) <= 2  # what the model did before, shown on the same data

@@ -331,18 +331,22 @@ class FiniteScalarQuantiser(Posterior):
 
     Bounding: ``tanh(z + atanh(offset / half)) * half - offset`` with ``half = (L - 1)(1 + eps) / 2`` and
     ``offset = 1/2`` for even L (else 0), so an even L gets the asymmetric values -L/2 .. L/2 - 1 and bound(0) = 0
-    (the centred form of the paper's appendix code, which writes tan and (1 - eps): the same grid)."""
+    (the centred form of the paper's appendix code, which writes tan and (1 - eps): the same grid).
+
+    ``normalise``: layer-normalise the encoder's output first (over its ``latent_dim`` numbers, no learned scale), as
+    fsq-vae does: without it the wide last layer of a conv encoder on 28x28 images drove every number into the
+    tanh's flat tails within about 30 Adam steps, after which no gradient passed and every image got one code."""
 
     kind = "quantised"
     no_bound = ("FSQ rounds a deterministic code onto a fixed grid and trains no prior over it: there is no KL, ELBO "
                 "or importance-weighted bound (the rate is fixed, see code_bits)")
     pseudo_count = 0.0  # fitted code frequencies: only codes seen in training (a position has more codes than images)
 
-    def __init__(self, latent_dim: int, levels: tuple[int, ...], eps: float = 1e-3):
+    def __init__(self, latent_dim: int, levels: tuple[int, ...], eps: float = 1e-3, normalise: bool = False):
         levels = fsq_levels("levels", levels)
         super().__init__(positive_int("latent_dim", latent_dim))
         fsq_positions(self.latent_dim, levels)
-        self.levels, self.eps = levels, float(eps)
+        self.levels, self.eps, self.normalise = levels, float(eps), bool(normalise)
         self.positions = self.latent_dim // len(levels)
         self.codebook_size = math.prod(levels)
         width = torch.tensor(levels, dtype=torch.float32)
@@ -362,6 +366,7 @@ class FiniteScalarQuantiser(Posterior):
     def forward(self, h: torch.Tensor) -> QuantisedQ:
         if isinstance(h, tuple):
             raise TypeError("a finite scalar quantiser needs an encoder that returns one tensor (N, latent_dim)")
+        h = F.layer_norm(h, h.shape[-1:]) if self.normalise else h  # keeps the tanh responsive (class docstring)
         bounded = self.bound(h.unflatten(-1, (self.positions, len(self.levels))))
         rounded = torch.round(bounded)
         indices = ((rounded.detach() + self.half_width).long() * self.basis).sum(-1)

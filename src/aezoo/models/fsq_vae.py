@@ -23,7 +23,7 @@ from aezoo.models.assemble import assemble
 
 def build(input_shape: tuple[int, int, int], *, latent_dim: int, levels: Sequence[int], channels: Sequence[int],
           likelihood: str) -> AutoEncoder:
-    quantiser = FiniteScalarQuantiser(latent_dim, levels)
+    quantiser = FiniteScalarQuantiser(latent_dim, levels, normalise=True)  # the tanh stays responsive on 28x28
     prior = Categorical(latent_dim, quantiser.positions, quantiser.codebook_size)  # uniform over the grid
     return assemble(input_shape, latent_dim, channels=channels, posterior=quantiser, prior=prior,
                     objective=Reconstruction(), likelihood=likelihood, sampler="categorical")
