@@ -10,7 +10,7 @@ model (pythae_runner.VARIANTS: IAF with affine steps and no context, LinNF with 
 is trained too, in its own row, and compared.
 
     python benchmarks/families.py [--epochs 3] [--iw-samples 1000] [--iw-images 500] [--models vae,iwae,...]
-                                  [--pythae-python /path/to/env/bin/python]
+                                  [--pythae-python /path/to/env/bin/python] [--seed 0] [--precision auto]
 
 pythae is not an aezoo dependency: give the python of an environment where it is installed (e.g. a venv whose
 site-packages also sees aezoo's torch). Rows are printed as JSON lines as they finish (so a long run keeps what it
@@ -77,18 +77,20 @@ def evaluate(model, splits, iw_samples: int, iw_images: int, cache: Path) -> dic
     return row
 
 
-def train_family(name: str, epochs: int, registry: Registry, extra: dict | None = None) -> tuple:
+def train_family(name: str, epochs: int, registry: Registry, extra: dict | None = None, seed: int = 0,
+                 precision: str = "auto") -> tuple:
     hp = {**same_nets(name), **(extra or {})}
     start = time.perf_counter()
-    model = aezoo.train(name, dataset="fashion-mnist", hyperparameters=hp, registry=registry, epochs=epochs)
+    model = aezoo.train(name, dataset="fashion-mnist", hyperparameters=hp, registry=registry, epochs=epochs,
+                        seed=seed, precision=precision)
     return model, time.perf_counter() - start, model.run.metrics["train_seconds"]
 
 
 def pythae_row(kind: str, epochs: int, python: str, splits, args, cache: Path) -> dict:
     out = Path(tempfile.mkdtemp(prefix="pythae-w-")) / "weights.safetensors"
     start = time.perf_counter()
-    proc = subprocess.run([python, str(HERE / "pythae_runner.py"), kind, str(epochs), str(out)], check=True,
-                          capture_output=True, text=True)
+    proc = subprocess.run([python, str(HERE / "pythae_runner.py"), kind, str(epochs), str(out),
+                           "--seed", str(args.seed)], check=True, capture_output=True, text=True)
     process_seconds = time.perf_counter() - start
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     if "error" in info:
@@ -100,14 +102,17 @@ def pythae_row(kind: str, epochs: int, python: str, splits, args, cache: Path) -
     model.load_state_dict(load_file(str(out)), strict=True)
     row = evaluate(model.eval(), splits, args.iw_samples, args.iw_images, cache)
     return {"system": "pythae", "model": kind, "as": name, "variant": variant(name, hyperparameters),
-            "train_seconds": info["train_seconds"], "process_seconds": round(process_seconds, 2), **row}
+            "seed": info["seed"], "precision": "fp32", "train_seconds": info["train_seconds"],
+            "process_seconds": round(process_seconds, 2), **row}
 
 
 def aezoo_row(name: str, epochs: int, registry: Registry, splits, args, cache: Path, extra: dict | None = None) -> dict:
     try:
-        model, process_seconds, train_seconds = train_family(name, epochs, registry, extra)
+        seed, precision = args.seed, args.precision
+        model, process_seconds, train_seconds = train_family(name, epochs, registry, extra, seed, precision)
         return {"system": "aezoo", "model": name, "variant": variant(name, extra or {}),
-                "family": aezoo.model_spec(name).family, "train_seconds": train_seconds,
+                "family": aezoo.model_spec(name).family, "seed": seed, "precision": model.run.metrics["precision"],
+                "train_seconds": train_seconds,
                 "process_seconds": round(process_seconds, 2),
                 **evaluate(model, splits, args.iw_samples, args.iw_images, cache)}
     except Exception as e:  # keep what the other families measured; the row says what failed
@@ -121,6 +126,8 @@ def main() -> None:
     ap.add_argument("--iw-images", type=int, default=500)
     ap.add_argument("--models", default=None, help="comma-separated (default: every registered model)")
     ap.add_argument("--pythae-python", default=None)
+    ap.add_argument("--seed", type=int, default=0, help="every model's seed (aezoo's and pythae's), for seed spreads")
+    ap.add_argument("--precision", default="auto", help="aezoo's training precision (pythae trains in fp32)")
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     keep_freed_memory()  # as `zoo train` does: this process is ours

@@ -24,6 +24,7 @@ the paper's model (aezoo's `hamiltonian-vae` is).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -146,12 +147,12 @@ def trainer_config(kind: str, epochs: int, batch: int):
     return BaseTrainerConfig(**common, learning_rate=LR)
 
 
-def train(kind: str, epochs: int, batch: int = BATCH, limit: int | None = None):
+def train(kind: str, epochs: int, batch: int = BATCH, limit: int | None = None, seed: int = 0):
     """pythae's TrainingPipeline on aezoo's train split (first ``limit`` images), validating on the val split
     in the same 1:11 share; returns the model, the pipeline's wall seconds and the images trained per epoch."""
     from pythae.pipelines import TrainingPipeline
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     splits = aezoo.load_dataset("fashion-mnist")
     train_x = splits.train.floats(limit)
     val = splits.val.floats(max(1, len(splits.val) * len(train_x) // len(splits.train)))
@@ -212,14 +213,20 @@ def aezoo_weights(kind: str, model) -> dict[str, torch.Tensor]:
 
 
 def main() -> None:
-    kind, epochs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    batch = int(sys.argv[4]) if len(sys.argv) > 4 else BATCH
-    limit = int(sys.argv[5]) if len(sys.argv) > 5 else None
-    model, seconds, images = train(kind, epochs, batch, limit)
+    ap = argparse.ArgumentParser(description="train one pythae model and write its weights in aezoo's names")
+    ap.add_argument("kind", choices=sorted(AEZOO))
+    ap.add_argument("epochs", type=int)
+    ap.add_argument("out", help="the .safetensors file to write")
+    ap.add_argument("batch", type=int, nargs="?", default=BATCH)
+    ap.add_argument("limit", type=int, nargs="?", default=None, help="the first LIMIT training images")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    kind, epochs = a.kind, a.epochs
+    model, seconds, images = train(kind, epochs, a.batch, a.limit, a.seed)
     info = {"model": kind, "aezoo_model": AEZOO[kind], "epochs": epochs, "train_seconds": round(seconds, 2),
-            "images": images, "trainer": "coupled" if kind in COUPLED else "base"}
+            "images": images, "seed": a.seed, "trainer": "coupled" if kind in COUPLED else "base"}
     try:
-        save_file(aezoo_weights(kind, model), out)
+        save_file(aezoo_weights(kind, model), a.out)
     except ValueError as e:  # a trained model aezoo's evaluator cannot score (a planar flow that folds the space)
         info["error"] = str(e)
     print(json.dumps(info))
