@@ -4,7 +4,8 @@ hyperparameters of the aezoo model it stands beside (read from aezoo's registrat
 weights under aezoo's parameter names so that `families.py` evaluates both libraries with one evaluator.
 
 Run by benchmarks/families.py with the python of an environment that has pythae installed (it is not an aezoo
-dependency):  PYTHON benchmarks/pythae_runner.py MODEL EPOCHS OUT.safetensors [BATCH [LIMIT]]  -> prints one JSON line.
+dependency):  PYTHON benchmarks/pythae_runner.py MODEL EPOCHS OUT.safetensors [BATCH [LIMIT]] [--seed N]  -> prints one JSON
+line.
 MODEL is a key of AEZOO (vae, iwae, vamp, miwae, piwae, ciwae, capacity, msssim, vaegan, iaf, linnf, linnf-radial,
 svae). Where pythae's model is another form of the aezoo model (VARIANTS: IAF with affine steps and no context, LinNF
 with flow parameters shared by all images), the aezoo side is that variant, trained by families.py in its own row.
