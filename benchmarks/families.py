@@ -32,11 +32,12 @@ import torch
 
 import aezoo
 from aezoo.api.classifier import class_consistency
+from aezoo.api.evaluate import first
 from aezoo.core.evaluator import Evaluator
 from aezoo.core.runtime.memory import keep_freed_memory
-from aezoo.api.evaluate import first
+from aezoo.core.runtime.precision import CHOICES as PRECISION_CHOICES
 from aezoo.registry import Registry
-from pythae_runner import AEZOO as PYTHAE, VARIANTS
+from pythae_runner import AEZOO as PYTHAE, VARIANTS  # this folder's module
 
 HERE = Path(__file__).resolve().parent
 SAME_NETS = {"latent_dim": 16}  # every family's default conv widths are (32, 64); ladder-vae: latent_sizes (16, 8)
@@ -127,7 +128,8 @@ def main() -> None:
     ap.add_argument("--models", default=None, help="comma-separated (default: every registered model)")
     ap.add_argument("--pythae-python", default=None)
     ap.add_argument("--seed", type=int, default=0, help="every model's seed (aezoo's and pythae's), for seed spreads")
-    ap.add_argument("--precision", default="auto", help="aezoo's training precision (pythae trains in fp32)")
+    ap.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
+                    help="aezoo's training precision (pythae trains in fp32)")
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     keep_freed_memory()  # as `zoo train` does: this process is ours

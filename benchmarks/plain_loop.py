@@ -57,6 +57,17 @@ def neg_elbo(logits, x, mu, lv):
     return (rec + kl) / x.shape[0]
 
 
+def step(model: VAE, opt: torch.optim.Optimizer, x: torch.Tensor, bf16: bool = False) -> None:
+    """One training step as the reference loop writes it: the forward under bf16 autocast when ``bf16``, the loss
+    in fp32, zero_grad, backward, Adam."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits, mu, lv = model(x)
+    loss = neg_elbo(logits.float(), x, mu.float(), lv.float())
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def train(epochs: int = 1, limit: int | None = None, batch_size: int = 128,
           bf16: bool = False, channels_last: bool = False) -> tuple[VAE, dict]:
     """Train as the reference does (``bf16``: its ``--bf16`` autocast); the test set is loaded first, as there.
@@ -73,12 +84,7 @@ def train(epochs: int = 1, limit: int | None = None, batch_size: int = 128,
     t0, n = time.perf_counter(), 0
     for _ in range(epochs):
         for x in xtr[torch.randperm(len(xtr))].split(batch_size):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits, mu, lv = model(x)
-            loss = neg_elbo(logits.float(), x, mu.float(), lv.float())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            step(model, opt, x, bf16)
             n += len(x)
     return model, {"images": n, "seconds": time.perf_counter() - t0}
 

@@ -64,12 +64,7 @@ def systems(shape_name: str, precision: str, epochs: int):
         steps = 0
         for _ in range(epochs):
             for x in x_all[torch.randperm(len(x_all))].split(batch):
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    logits, mu, lv = model(x)
-                loss = plain_loop.neg_elbo(logits.float(), x, mu.float(), lv.float())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                plain_loop.step(model, opt, x, bf16)
                 steps += 1
         return steps
 

@@ -23,9 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from step_overhead import SHAPES, plain_vae  # noqa: E402
-
 import plain_loop  # noqa: E402
+from step_overhead import SHAPES, plain_vae  # noqa: E402
 
 WARMUP = 20
 
@@ -43,12 +42,7 @@ def systems(shape: tuple[int, int, int]) -> dict:
         plain_opt = torch.optim.Adam(plain.parameters(), 1e-3)  # as the reference loop builds it
 
         def plain_step(x, i, model=plain, opt=plain_opt, bf16=bf16):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits, mu, lv = model(x)
-            loss = plain_loop.neg_elbo(logits.float(), x, mu.float(), lv.float())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            plain_loop.step(model, opt, x, bf16)
 
         torch.manual_seed(0)
         ours = create_model("conv-vae", input_shape=shape, latent_dim=16, channels=(32, 64))
@@ -74,6 +68,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.steps <= WARMUP:
         ap.error(f"--steps must be above the {WARMUP} warm-up steps")
+    if a.threads < 1:
+        ap.error(f"--threads must be at least 1, got {a.threads}")
     torch.set_num_threads(a.threads)
     shape, batch, _ = SHAPES[a.shape]
     batches = [torch.rand(batch, *shape, generator=torch.Generator().manual_seed(i)) for i in range(8)]
