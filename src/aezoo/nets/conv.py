@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from aezoo.core.interfaces import Decoder, Encoder
+from aezoo.nets.image_deconv import ImageConvTranspose2d
 
 
 def halved(size: int, times: int) -> int:
@@ -52,8 +53,8 @@ class ConvEncoder(Encoder):
 
 
 class ConvDecoder(Decoder):
-    """Mirror of ConvEncoder: a linear layer to a small feature map, then stride-2 transposed convolutions;
-    the result is cropped to the input size when that is not a multiple of 2**layers."""
+    """Mirror of ConvEncoder: a linear layer to a small feature map, then stride-2 transposed convolutions (the
+    last one an ImageConvTranspose2d); the result is cropped to the input size when that is not a multiple of 2**layers."""
 
     def __init__(self, input_shape: tuple[int, int, int], channels: tuple[int, ...], latent_dim: int):
         super().__init__()
@@ -67,7 +68,7 @@ class ConvDecoder(Decoder):
         rev = list(reversed(channels))
         for c_in, c_out in zip(rev, rev[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.ReLU()]
-        layers.append(nn.ConvTranspose2d(rev[-1], c, 4, 2, 1))
+        layers.append(ImageConvTranspose2d(rev[-1], c, 4, 2, 1))  # to the image: on the faster CPU kernel
         self.body = nn.Sequential(*layers)
         self.crop = (self.start[0] * 2**k, self.start[1] * 2**k) != self.out_hw
 
