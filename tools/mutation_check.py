@@ -599,6 +599,13 @@ MUTATIONS: list[Mutation] = [
       "tests/models/test_hamiltonian_vae.py::test_loss_and_its_gradient_are_the_papers_on_a_fixed_batch"),
     M("posterior-not-given-the-images", AUTOENCODER, 'if getattr(self.posterior, "reads_input", False) else',
       "if False else", "tests/models/test_hamiltonian_vae.py::test_loss_and_its_gradient_are_the_papers_on_a_fixed_batch"),
+    M("deconv-rule-inverted", "src/aezoo/nets/image_deconv.py", "    return out_channels <= limit",
+      "    return out_channels > limit", "tests/nets/test_image_deconv.py"),
+    M("onednn-left-switched-off", "src/aezoo/nets/image_deconv.py",
+      "        finally:\n            torch.backends.mkldnn.enabled = True", "        finally:\n            pass",
+      "tests/nets/test_image_deconv.py"),
+    M("deconv-dtype-ignores-autocast", "src/aezoo/nets/image_deconv.py", "_cpu_autocast_dtype() or x.dtype", "x.dtype",
+      "tests/nets/test_image_deconv.py"),
 ]
 
 
