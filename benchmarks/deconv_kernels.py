@@ -66,8 +66,11 @@ def main() -> None:
     a = ap.parse_args()
     if a.threads < 1 or a.calls < 1:
         ap.error("--threads and --calls must be at least 1")
+    channels = a.channels.split(",")
+    if not all(c.strip().isdigit() and int(c) > 0 for c in channels):
+        ap.error(f"--channels takes positive whole numbers separated by commas, got {a.channels!r}")
     torch.set_num_threads(a.threads)
-    rows = [case(*shape, int(c), dtype, a.calls) for c in a.channels.split(",") for shape in SHAPES
+    rows = [case(*shape, int(c), dtype, a.calls) for c in channels for shape in SHAPES
             for dtype in (torch.float32, torch.bfloat16)]
     print(json.dumps({"threads": a.threads, "calls": a.calls, "cases": rows}, indent=2))
 

@@ -54,7 +54,8 @@ class ConvEncoder(Encoder):
 
 class ConvDecoder(Decoder):
     """Mirror of ConvEncoder: a linear layer to a small feature map, then stride-2 transposed convolutions (the
-    last one an ImageConvTranspose2d); the result is cropped to the input size when that is not a multiple of 2**layers."""
+    last one an ImageConvTranspose2d); the result is cropped to the input size when that is not a multiple of
+    2**layers."""
 
     def __init__(self, input_shape: tuple[int, int, int], channels: tuple[int, ...], latent_dim: int):
         super().__init__()
